@@ -1,0 +1,1 @@
+"""GraphQL over HTTP: app, context, auth, types, mutations, dataloaders, CLI."""

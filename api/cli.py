@@ -1,0 +1,101 @@
+"""The `loyalty` command: db upgrade, seed demo, serve, apikey create, export-schema."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import datetime, timezone
+
+from api.settings import Settings, SettingsError
+from domain.errors import ProgramError
+from domain.program import load_program
+from persistence.database import Database
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+async def _with_database(settings: Settings, work):
+    database = Database(settings.database_url)
+    try:
+        return await work(database)
+    finally:
+        await database.dispose()
+
+
+def db_upgrade(args) -> None:
+    from persistence.migrate import upgrade
+
+    settings = _settings()
+    program = load_program(settings.program_path)
+    asyncio.run(_with_database(settings, lambda db: upgrade(db, program)))
+    print(f"database at head; program {program.name!r} loaded ({len(program.tiers)} tiers, "
+          f"{len(program.rewards)} rewards)")
+
+
+def seed_demo(args) -> None:
+    from api.auth import issue_access_token
+    from api.demo import seed_demo as seed
+
+    settings = _settings()
+    program = load_program(settings.program_path)
+    now = datetime.now(timezone.utc)
+    member_id = asyncio.run(_with_database(settings, lambda db: seed(db, program, now)))
+    token, expires_at = issue_access_token(settings.secret_key, member_id, now, settings.access_token_ttl_seconds)
+    print(f"demo member ready (dev WeChat code 'demo-member'); access token, valid until {expires_at.isoformat()}:")
+    print(f"Authorization: Bearer {token}")
+
+
+def apikey_create(args) -> None:
+    from api.auth import new_api_key
+    from persistence.api_keys import create_api_key
+
+    settings = _settings()
+    key, key_hash = new_api_key()
+    asyncio.run(_with_database(settings, lambda db: create_api_key(db, args.name, key_hash, key[:10],
+                                                                   datetime.now(timezone.utc))))
+    print(f"API key {args.name!r} created; send it as X-API-Key. It is shown once:")
+    print(key)
+
+
+def export_schema(args) -> None:
+    from api.schema import schema
+
+    sys.stdout.write(schema.as_str() + "\n")
+
+
+def serve(args) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(create_app(_settings()), host=args.host, port=args.port, log_level="info")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="loyalty", description="Member-loyalty backend")
+    commands = parser.add_subparsers(dest="command", required=True)
+    db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="migrate to the newest schema and load the program's catalog").set_defaults(run=db_upgrade)
+    seed = commands.add_parser("seed", help="sample data").add_subparsers(dest="seed_command", required=True)
+    seed.add_parser("demo", help="demo members and their history").set_defaults(run=seed_demo)
+    apikey = commands.add_parser("apikey", help="integration API keys").add_subparsers(dest="apikey_command", required=True)
+    create = apikey.add_parser("create", help="create a key (printed once, as the last line)")
+    create.add_argument("--name", required=True)
+    create.set_defaults(run=apikey_create)
+    commands.add_parser("export-schema", help="print the GraphQL schema").set_defaults(run=export_schema)
+    serve_parser = commands.add_parser("serve", help="serve the API")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.set_defaults(run=serve)
+    args = parser.parse_args(argv)
+    try:
+        args.run(args)
+    except (SettingsError, ProgramError) as exc:
+        print(f"loyalty: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

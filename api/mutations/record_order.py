@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from api.auth import require_integration
+from api.mutations.base import Refused, member_of, parse_id, run, user_error
+from api.types.enums import OrderChannel, UserError
+from api.types.member import Member
+from api.types.order import Order
+from domain import orders
+from domain.errors import invalid
+
+
+@strawberry.input
+class RecordOrderInput:
+    member_id: strawberry.ID
+    external_id: str
+    amount: int = strawberry.field(description="What the member paid for goods, in fen, shipping excluded.")
+    shipping_fee: int | None = None
+    channel: OrderChannel
+    paid_at: datetime
+
+
+@strawberry.type
+class OrderPayload:
+    order: Order | None = None
+    member: Member | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+def aware(moment: datetime, field: str) -> datetime:
+    if moment.tzinfo is None:
+        raise Refused([user_error(invalid(field, f"{field} must carry a UTC offset, e.g. 2026-11-23T10:00:00+08:00."))])
+    return moment
+
+
+async def order_payload(info: strawberry.Info, order) -> OrderPayload:
+    return OrderPayload(order=Order.from_row(order, info.context), member=await member_of(info, order.member_id))
+
+
+async def record_order(info: strawberry.Info, input: RecordOrderInput) -> OrderPayload:
+    """A paid order: points and growth for the member; externalId makes retries safe."""
+    context = info.context
+    require_integration(context.caller)
+    try:
+        member_id = parse_id(input.member_id, "Member", "memberId")
+        paid_at = aware(input.paid_at, "paidAt")
+        order = await run(info, lambda uow: orders.record_order(
+            uow, context.program, context.now, member_id, input.external_id, input.amount, input.shipping_fee,
+            input.channel.value, paid_at))
+    except Refused as refused:
+        return OrderPayload(user_errors=refused.errors)
+    return await order_payload(info, order)

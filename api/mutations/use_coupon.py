@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import strawberry
+
+from api.auth import require_integration
+from api.mutations.base import Refused, parse_id, run
+from api.types.coupon import Coupon
+from api.types.enums import UserError
+from domain import coupons
+
+
+@strawberry.input
+class UseCouponInput:
+    member_id: strawberry.ID
+    coupon_id: strawberry.ID
+    external_order_id: str
+    order_amount: int
+
+
+@strawberry.type
+class UseCouponPayload:
+    coupon: Coupon | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def use_coupon(info: strawberry.Info, input: UseCouponInput) -> UseCouponPayload:
+    """Redeem a member's coupon on an order; discountAmount is what it took off."""
+    context = info.context
+    require_integration(context.caller)
+    try:
+        member_id = parse_id(input.member_id, "Member", "memberId")
+        coupon_id = parse_id(input.coupon_id, "Coupon", "couponId")
+        coupon = await run(info, lambda uow: coupons.use_coupon(
+            uow, context.now, member_id, coupon_id, input.external_order_id, input.order_amount))
+    except Refused as refused:
+        return UseCouponPayload(user_errors=refused.errors)
+    return UseCouponPayload(coupon=Coupon.from_row(coupon, context))

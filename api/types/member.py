@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+
+from api.dataloaders import LADDER
+
+from api.ids import to_global_id
+from api.pagination import check_first, decode_cursor, page_of
+from api.types.coupon import Coupon, CouponConnection
+from api.types.enums import CouponStatus, Gender
+from api.types.node import Node, local
+from api.types.points import PointEntry, PointEntryConnection, PointsExpiringSoon
+from api.types.tier import Benefit, Tier
+
+
+@strawberry.type(description="Today's check-in state.")
+class CheckInStatus:
+    checked_in_today: bool
+    streak_days: int
+    today_reward: int = strawberry.field(description="Points today's check-in gives, or gave.")
+
+
+def mask_phone(phone: str | None) -> str | None:
+    if not phone:
+        return None
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+@strawberry.type(description="A loyalty member.")
+class Member(Node):
+    member_no: str
+    nickname: str | None
+    phone_masked: str | None
+    birthday: date | None
+    gender: Gender | None
+    household_size: int | None
+    growth_value: int
+    tier_expires_at: datetime | None
+    points_balance: int
+    created_at: datetime
+    pk: strawberry.Private[int]
+    tier_code: strawberry.Private[str]
+
+    async def _ladder(self, info: strawberry.Info) -> list:
+        return await info.context.loaders.tier_ladder.load(LADDER)
+
+    async def _tier_row(self, info: strawberry.Info):
+        return next(row for row in await self._ladder(info) if row.code == self.tier_code)
+
+    @strawberry.field
+    async def tier(self, info: strawberry.Info) -> Tier:
+        return Tier.from_row(await self._tier_row(info))
+
+    @strawberry.field(description="The tier above; null at the top.")
+    async def next_tier(self, info: strawberry.Info) -> Tier | None:
+        row = await self._next_tier_row(info)
+        return Tier.from_row(row) if row is not None else None
+
+    @strawberry.field(description="nextTier.growthThreshold − growthValue; null at the top tier.")
+    async def growth_to_next_tier(self, info: strawberry.Info) -> int | None:
+        row = await self._next_tier_row(info)
+        return max(0, row.growth_threshold - self.growth_value) if row is not None else None
+
+    async def _next_tier_row(self, info: strawberry.Info):
+        level = (await self._tier_row(info)).level
+        return next((row for row in await self._ladder(info) if row.level > level), None)
+
+    @strawberry.field(description="Benefits of the member's tier, including those of lower tiers.")
+    async def benefits(self, info: strawberry.Info) -> list[Benefit]:
+        level = (await self._tier_row(info)).level
+        return [Benefit.from_row(row) for row in await info.context.loaders.benefits_up_to_level.load(level)]
+
+    @strawberry.field
+    async def points_expiring_soon(self, info: strawberry.Info) -> PointsExpiringSoon | None:
+        found = await info.context.loaders.points_expiring_soon.load(self.pk)
+        if found is None:
+            return None
+        points, expires_at = found
+        return PointsExpiringSoon(points=points, expires_at=local(expires_at, info.context.zone))
+
+    @strawberry.field
+    async def check_in_status(self, info: strawberry.Info) -> CheckInStatus:
+        status = await info.context.loaders.check_in_status.load(self.pk)
+        return CheckInStatus(checked_in_today=status.checked_in_today, streak_days=status.streak_days,
+                             today_reward=status.today_reward)
+
+    @strawberry.field(description="The member's coupons, newest first.")
+    async def coupons(self, info: strawberry.Info, first: int, after: str | None = None,
+                      status: CouponStatus | None = None) -> CouponConnection:
+        check_first(first)
+        after_key = decode_cursor(after, 1)
+        status_value = status.value if status else None
+        rows = await info.context.loaders.coupon_page.load(
+            (self.pk, status_value, after_key[0] if after_key else None, first + 1))
+        edges, page_info = page_of(rows, first, lambda row: Coupon.from_row(row, info.context), lambda row: (row.id,),
+                                   after is not None)
+        return CouponConnection(edges=edges, page_info=page_info, member_pk=self.pk, status=status_value)
+
+    @strawberry.field(description="The points ledger, newest first.")
+    async def point_history(self, info: strawberry.Info, first: int, after: str | None = None) -> PointEntryConnection:
+        check_first(first)
+        after_key = decode_cursor(after, 1)
+        rows = await info.context.loaders.point_entry_page.load((self.pk, after_key[0] if after_key else None, first + 1))
+        edges, page_info = page_of(rows, first, lambda row: PointEntry.from_row(row, info.context),
+                                   lambda row: (row.id,), after is not None)
+        return PointEntryConnection(edges=edges, page_info=page_info)
+
+    @classmethod
+    def from_row(cls, row, context) -> "Member":
+        zone = context.zone
+        return cls(id=to_global_id("Member", row.id), member_no=row.member_no, nickname=row.nickname,
+                   phone_masked=mask_phone(row.phone), birthday=row.birthday,
+                   gender=Gender(row.gender) if row.gender else None, household_size=row.household_size,
+                   growth_value=row.growth_value, tier_expires_at=local(row.tier_expires_at, zone),
+                   points_balance=row.points_balance, created_at=local(row.created_at, zone),
+                   pk=row.id, tier_code=row.tier_code)

@@ -1,0 +1,1 @@
+"""The loyalty rules, pure Python: no framework, no SQL."""

@@ -1,0 +1,86 @@
+"""Coupons: issuing them from the program's templates, monthly claims, and use on an order."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain import idempotency
+from domain.clock import is_still_valid
+from domain.errors import LoyaltyError, UserErrorCode, invalid
+from domain.locking import member_for_update
+from domain.model import Coupon
+from domain.ports import UnitOfWork
+from domain.program import CouponGrant, Program
+from domain.rules import coupon_discount, coupon_valid_until
+
+
+async def issue(uow: UnitOfWork, program: Program, member_id: int, grant: CouponGrant, source: str, now: datetime,
+                claim_period: str | None = None) -> list[Coupon]:
+    """Issue `grant.count` coupons of `grant.template` (program `coupon_templates`)."""
+    template = program.coupon_templates[grant.template]
+    valid_until = coupon_valid_until(template, now, program.calendar)
+    issued = []
+    for _ in range(grant.count):
+        issued.append(await uow.coupons.add(Coupon(
+            member_id=member_id, template_code=template.code, title=template.title, kind=template.kind,
+            min_spend=template.min_spend, discount_amount=template.discount_amount,
+            discount_percent=template.discount_percent, valid_from=now, valid_until=valid_until,
+            source=source, claim_period=claim_period,
+        )))
+    return issued
+
+
+def claim_period(program: Program, now: datetime) -> str:
+    day = program.calendar.local_date(now)
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+async def claim_monthly_coupons(uow: UnitOfWork, program: Program, now: datetime, member_id: int) -> list[Coupon]:
+    """`monthly_coupons`: the member's tier grant, claimable from `first_day` to `last_day` of each
+    local month, once a month. No grant for the tier → TIER_TOO_LOW; outside the days → NOT_CLAIMABLE."""
+    member = await member_for_update(uow, member_id)
+    rule = program.monthly_coupons
+    grant = rule.grants.get(member.tier_code)
+    if grant is None:
+        raise LoyaltyError(UserErrorCode.TIER_TOO_LOW, "Monthly coupons start at a higher tier.")
+    day = program.calendar.local_date(now).day
+    if not rule.first_day <= day <= rule.last_day:
+        raise LoyaltyError(UserErrorCode.NOT_CLAIMABLE,
+                           f"Monthly coupons can be claimed from day {rule.first_day} to day {rule.last_day} of the month.")
+    period = claim_period(program, now)
+    if await uow.coupons.monthly_claimed(member.id, period):
+        raise LoyaltyError(UserErrorCode.ALREADY_CLAIMED, "This month's coupons have already been claimed.")
+    await uow.coupons.record_monthly_claim(member.id, period, now)
+    issued = await issue(uow, program, member.id, grant, "MONTHLY_GIFT", now, claim_period=period)
+    await uow.commit()
+    return issued
+
+
+async def use_coupon(uow: UnitOfWork, now: datetime, member_id: int, coupon_id: int | None,
+                     external_order_id: str, order_amount: int) -> Coupon:
+    """Mark an AVAILABLE coupon USED for an order; `couponId` + `externalOrderId` is the retry key."""
+    external_order_id = idempotency.check_key(external_order_id, "externalOrderId")
+    if order_amount < 0:
+        raise invalid("orderAmount", "orderAmount must not be negative.")
+    member = await member_for_update(uow, member_id)
+    coupon = await uow.coupons.lock(coupon_id) if coupon_id is not None else None
+    if coupon is None or coupon.member_id != member.id:
+        raise LoyaltyError(UserErrorCode.NOT_FOUND, "No such coupon for this member.", ["input", "couponId"])
+    if coupon.status == "USED":
+        if coupon.used_order_id != external_order_id:
+            raise LoyaltyError(UserErrorCode.COUPON_ALREADY_USED, "This coupon has already been used.")
+        if coupon.used_order_amount != order_amount:
+            raise idempotency.key_reused("coupon and externalOrderId")
+        return coupon
+    if not is_still_valid(coupon.valid_until, now):
+        raise LoyaltyError(UserErrorCode.COUPON_EXPIRED, "This coupon has expired.")
+    if order_amount < coupon.min_spend:
+        raise LoyaltyError(UserErrorCode.MIN_SPEND_NOT_MET,
+                           f"This coupon needs an order of at least {coupon.min_spend} fen.")
+    coupon.status = "USED"
+    coupon.used_at = now
+    coupon.used_order_id = external_order_id
+    coupon.used_order_amount = order_amount
+    coupon.applied_discount = coupon_discount(coupon.kind, coupon.discount_amount, coupon.discount_percent, order_amount)
+    await uow.coupons.save(coupon)
+    await uow.commit()
+    return coupon

@@ -1,0 +1,159 @@
+"""Entities of the loyalty domain. Plain dataclasses; persistence maps rows to and from them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+@dataclass
+class Member:
+    id: int
+    member_no: str
+    openid: str
+    tier_code: str
+    growth_value: int
+    points_balance: int
+    points_debt: int
+    created_at: datetime
+    tier_expires_at: datetime | None = None
+    unionid: str | None = None
+    nickname: str | None = None
+    phone: str | None = None
+    birthday: date | None = None
+    gender: str | None = None
+    household_size: int | None = None
+
+
+@dataclass
+class PointsLot:
+    """Points added at one moment, spent soonest-expiring first; `remaining` never goes below 0."""
+
+    id: int
+    member_id: int
+    points: int
+    remaining: int
+    earned_at: datetime
+    expires_at: datetime
+
+
+@dataclass
+class LedgerEntry:
+    """One append-only change of a member's points balance."""
+
+    member_id: int
+    kind: str
+    delta: int
+    balance_after: int
+    description: str
+    occurred_at: datetime
+    expires_at: datetime | None = None
+    order_id: int | None = None
+    id: int | None = None
+
+
+@dataclass
+class Coupon:
+    member_id: int
+    template_code: str
+    title: str
+    kind: str
+    min_spend: int
+    discount_amount: int | None
+    discount_percent: int | None
+    valid_from: datetime
+    valid_until: datetime
+    source: str
+    status: str = "AVAILABLE"
+    claim_period: str | None = None
+    used_at: datetime | None = None
+    used_order_id: str | None = None
+    used_order_amount: int | None = None
+    applied_discount: int | None = None
+    id: int | None = None
+
+
+@dataclass
+class CheckIn:
+    member_id: int
+    local_date: date
+    streak_days: int
+    points_awarded: int
+    created_at: datetime
+    id: int | None = None
+
+
+@dataclass
+class Reward:
+    id: int
+    code: str
+    name: str
+    kind: str
+    points_cost: int
+    stock: int | None
+    min_tier_level: int
+    active: bool
+    coupon_template: str | None
+
+
+@dataclass
+class Redemption:
+    member_id: int
+    reward_id: int
+    points_spent: int
+    created_at: datetime
+    coupon_id: int | None = None
+    status: str = "COMPLETED"
+    id: int | None = None
+
+
+@dataclass
+class Order:
+    member_id: int
+    external_id: str
+    amount: int
+    shipping_fee: int
+    channel: str
+    paid_at: datetime
+    points_earned: int
+    growth_earned: int
+    created_at: datetime
+    refunded_amount: int = 0
+    points_taken_back: int = 0
+    growth_taken_back: int = 0
+    id: int | None = None
+
+
+@dataclass
+class Refund:
+    order_id: int
+    external_refund_id: str
+    amount: int
+    points_taken_back: int
+    growth_taken_back: int
+    points_returned: int
+    created_at: datetime
+    id: int | None = None
+
+
+@dataclass
+class PointsOffset:
+    """Points spent at checkout on one order (redeemPointsForOrder); refunds give them back in proportion."""
+
+    member_id: int
+    external_order_id: str
+    points: int
+    amount_off: int
+    order_amount: int
+    created_at: datetime
+    points_returned: int = 0
+    id: int | None = None
+
+
+@dataclass
+class IdempotencyRecord:
+    member_id: int
+    operation: str
+    key: str
+    request_hash: str
+    result_id: int
+    created_at: datetime

@@ -1,0 +1,122 @@
+"""Orders and refunds from the commerce backend, and points offsets at checkout."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain import idempotency, tiers, wallet
+from domain.errors import LoyaltyError, UserErrorCode, invalid
+from domain.locking import member_for_update
+from domain.model import Order, PointsOffset, Refund
+from domain.ports import UnitOfWork
+from domain.program import CHANNELS, Program
+from domain.rules import growth_for_order, offset_amount, offset_limit_points, points_for_order, proportional_take_back
+
+MAX_AMOUNT = 10**11  # fen: a billion yuan, far beyond any real order; keeps sums inside 64-bit columns
+
+
+def _amount(value: int, field: str, allow_zero: bool = True) -> int:
+    if value < 0 or (value == 0 and not allow_zero) or value > MAX_AMOUNT:
+        raise invalid(field, f"{field} must be {'a positive' if not allow_zero else 'a non-negative'} "
+                             f"amount in fen, at most {MAX_AMOUNT}.")
+    return value
+
+
+async def record_order(uow: UnitOfWork, program: Program, now: datetime, member_id: int | None, external_id: str,
+                       amount: int, shipping_fee: int | None, channel: str, paid_at: datetime) -> Order:
+    """Points (`points.order`, at the member's tier before this order) and growth (`growth`) for a paid
+    order; `externalId` is the retry key."""
+    external_id = idempotency.check_key(external_id, "externalId")
+    _amount(amount, "amount")
+    shipping = _amount(shipping_fee or 0, "shippingFee")
+    if channel not in CHANNELS:
+        raise invalid("channel", f"channel must be one of {', '.join(CHANNELS)}.")
+    member = await member_for_update(uow, member_id)
+    existing = await uow.orders.by_external_id(external_id)
+    if existing is not None:
+        same = (existing.member_id, existing.amount, existing.shipping_fee, existing.channel, existing.paid_at) == (
+            member.id, amount, shipping, channel, paid_at)
+        if not same:
+            raise idempotency.key_reused("externalId")
+        return existing
+    tier_before = program.tier(member.tier_code)
+    points = points_for_order(program.order_points, tier_before, amount, channel, program.calendar.local_date(paid_at))
+    growth = growth_for_order(program.growth, amount, channel)
+    order = await uow.orders.add(Order(
+        member_id=member.id, external_id=external_id, amount=amount, shipping_fee=shipping, channel=channel,
+        paid_at=paid_at, points_earned=points, growth_earned=growth, created_at=now,
+    ))
+    await wallet.credit(uow, program, member, points, "ORDER", f"订单 {external_id}", now, order_id=order.id)
+    await tiers.change_growth(uow, program, member, growth, "ORDER", now, order_id=order.id)
+    await uow.commit()
+    return order
+
+
+async def refund_order(uow: UnitOfWork, program: Program, now: datetime, external_id: str, external_refund_id: str,
+                       amount: int) -> Order:
+    """Take back floor(earned × refundedSoFar / amount) less earlier take-backs, of points and growth
+    alike; give back points spent on the order in the same proportion as a new lot. The balance may
+    go negative this way (a debt the next points repay)."""
+    external_id = idempotency.check_key(external_id, "externalId")
+    external_refund_id = idempotency.check_key(external_refund_id, "externalRefundId")
+    _amount(amount, "amount", allow_zero=False)
+    found = await uow.orders.by_external_id(external_id)
+    if found is None:
+        raise LoyaltyError(UserErrorCode.ORDER_NOT_FOUND, "No order with this externalId.", ["input", "externalId"])
+    member = await member_for_update(uow, found.member_id)
+    order = await uow.orders.by_external_id(external_id)  # read again under the member's lock
+    earlier = await uow.orders.refund_by_external_id(external_refund_id)
+    if earlier is not None:
+        if (earlier.order_id, earlier.amount) != (order.id, amount):
+            raise idempotency.key_reused("externalRefundId")
+        return order
+    refunded = order.refunded_amount + amount
+    if refunded > order.amount:
+        raise LoyaltyError(UserErrorCode.REFUND_EXCEEDS_ORDER,
+                           f"Only {order.amount - order.refunded_amount} fen of this order is left to refund.",
+                           ["input", "amount"])
+    points_back = proportional_take_back(order.points_earned, refunded, order.amount, order.points_taken_back)
+    growth_back = proportional_take_back(order.growth_earned, refunded, order.amount, order.growth_taken_back)
+    offset = await uow.orders.offset_for(external_id)
+    returned = 0
+    if offset is not None and offset.member_id == member.id:
+        returned = proportional_take_back(offset.points, refunded, order.amount, offset.points_returned)
+        offset.points_returned += returned
+        await uow.orders.save_offset(offset)
+    description = f"订单 {external_id} 退款"
+    await wallet.debit(uow, member, points_back, "REFUND", description, now, order_id=order.id, allow_debt=True)
+    await wallet.credit(uow, program, member, returned, "REFUND", f"{description}：退还抵扣积分", now, order_id=order.id)
+    await tiers.change_growth(uow, program, member, -growth_back, "REFUND", now, order_id=order.id)
+    order.refunded_amount = refunded
+    order.points_taken_back += points_back
+    order.growth_taken_back += growth_back
+    await uow.orders.save(order)
+    await uow.orders.add_refund(Refund(order.id, external_refund_id, amount, points_back, growth_back, returned, now))
+    await uow.commit()
+    return order
+
+
+async def redeem_points_for_order(uow: UnitOfWork, program: Program, now: datetime, member_id: int | None,
+                                  external_order_id: str, points: int, order_amount: int) -> PointsOffset:
+    """`points.offset`: `points_per_yuan` points per yuan off, at least `min_points`, in multiples of
+    `step`, at most `max_order_percent` of orderAmount; one offset per order (its retry key)."""
+    external_order_id = idempotency.check_key(external_order_id, "externalOrderId")
+    _amount(order_amount, "orderAmount", allow_zero=False)
+    rule = program.offset
+    if points < rule.min_points or points % rule.step:
+        raise invalid("points", f"points must be at least {rule.min_points}, in multiples of {rule.step}.")
+    limit = offset_limit_points(rule, order_amount)
+    if points > limit:
+        raise invalid("points", f"This order can take at most {limit} points.")
+    member = await member_for_update(uow, member_id)
+    existing = await uow.orders.offset_for(external_order_id)
+    if existing is not None:
+        if (existing.member_id, existing.points, existing.order_amount) != (member.id, points, order_amount):
+            raise idempotency.key_reused("externalOrderId")
+        return existing
+    await wallet.debit(uow, member, points, "ORDER_OFFSET", f"订单 {external_order_id} 积分抵现", now)
+    offset = await uow.orders.add_offset(PointsOffset(
+        member_id=member.id, external_order_id=external_order_id, points=points,
+        amount_off=offset_amount(rule, points, order_amount), order_amount=order_amount, created_at=now,
+    ))
+    await uow.commit()
+    return offset

@@ -1,0 +1,45 @@
+"""Reward redemption: points for a coupon or for goods to fulfil."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain import coupons, idempotency, wallet
+from domain.errors import LoyaltyError, UserErrorCode
+from domain.locking import member_for_update
+from domain.model import Redemption
+from domain.ports import UnitOfWork
+from domain.program import CouponGrant, Program
+
+
+async def redeem_reward(uow: UnitOfWork, program: Program, now: datetime, member_id: int, reward_id: int | None,
+                        key: str) -> Redemption:
+    """Checked in the contract's order, the first failure answering: the reward exists and is active
+    (NOT_FOUND), the member's tier (TIER_TOO_LOW), stock (OUT_OF_STOCK), balance (INSUFFICIENT_POINTS)."""
+    key = idempotency.check_key(key, "idempotencyKey")
+    member = await member_for_update(uow, member_id)
+    request = idempotency.fingerprint(operation="redeemReward", reward_id=reward_id)
+    replay = await idempotency.replayed_result(uow, member.id, "redeemReward", key, request)
+    if replay is not None:
+        return await uow.rewards.get_redemption(replay)
+    reward = await uow.rewards.get(reward_id) if reward_id is not None else None
+    if reward is None or not reward.active:
+        raise LoyaltyError(UserErrorCode.NOT_FOUND, "No such reward.", ["input", "rewardId"])
+    if program.tier(member.tier_code).level < reward.min_tier_level:
+        required = next(t for t in program.tiers if t.level == reward.min_tier_level)
+        raise LoyaltyError(UserErrorCode.TIER_TOO_LOW, f"This reward is for {required.name} and above.")
+    if reward.stock is not None and reward.stock <= 0:
+        raise LoyaltyError(UserErrorCode.OUT_OF_STOCK, "This reward is out of stock.")
+    await wallet.debit(uow, member, reward.points_cost, "REDEMPTION", f"兑换：{reward.name}", now)
+    if not await uow.rewards.take_one(reward.id):
+        raise LoyaltyError(UserErrorCode.OUT_OF_STOCK, "This reward is out of stock.")
+    coupon_id = None
+    if reward.kind == "COUPON":
+        issued = await coupons.issue(uow, program, member.id, CouponGrant(reward.coupon_template, 1), "REDEMPTION", now)
+        coupon_id = issued[0].id
+    redemption = await uow.rewards.add_redemption(Redemption(
+        member_id=member.id, reward_id=reward.id, points_spent=reward.points_cost, created_at=now,
+        coupon_id=coupon_id, status="COMPLETED" if reward.kind == "COUPON" else "PENDING_FULFILMENT",
+    ))
+    await idempotency.remember(uow, member.id, "redeemReward", key, request, redemption.id, now)
+    await uow.commit()
+    return redemption

@@ -1,0 +1,41 @@
+"""Growth value and tiers: growth decides the tier; reaching a tier grants its gift once per level."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain import coupons, wallet
+from domain.model import Member
+from domain.ports import UnitOfWork
+from domain.program import Program
+
+
+async def change_growth(uow: UnitOfWork, program: Program, member: Member, delta: int, reason: str, now: datetime,
+                        order_id: int | None = None) -> None:
+    """Record a growth change (never below 0) and move the tier to match it.
+
+    Up: at once, through every level reached, each level's `upgrade_gift` granted once in the
+    member's life; the new tier is valid `tier_policy.validity_months` from now. Down (refunds):
+    at once, keeping gifts already granted and the current validity; the base tier has none.
+    """
+    if delta == 0:
+        return
+    member.growth_value = max(0, member.growth_value + delta)
+    await uow.growth.add_entry(member.id, delta, member.growth_value, reason, now, order_id)
+    current = program.tier(member.tier_code)
+    target = program.tier_for_growth(member.growth_value)
+    if target.level > current.level:
+        granted = await uow.members.gift_levels_granted(member.id)
+        for tier in program.tiers:
+            if current.level < tier.level <= target.level and tier.level not in granted:
+                await uow.members.grant_gift_level(member.id, tier.level, now)
+                await wallet.credit(uow, program, member, tier.upgrade_gift.points, "UPGRADE_GIFT",
+                                    f"升级礼：{tier.name}", now)
+                for grant in tier.upgrade_gift.coupons:
+                    await coupons.issue(uow, program, member.id, grant, "UPGRADE_GIFT", now)
+        member.tier_code = target.code
+        member.tier_expires_at = program.calendar.months_later(now, program.tier_validity_months)
+    elif target.level < current.level and delta < 0:
+        member.tier_code = target.code
+        if target.level == program.base_tier.level:
+            member.tier_expires_at = None
+    await uow.members.save(member)

@@ -1,0 +1,63 @@
+"""The points wallet: every change of a balance is a ledger entry plus the lots it adds or uses.
+
+Invariant: balance = sum of lot remainders − debt, and balance = sum of ledger deltas.
+Debt only arises when a refund takes back points the member no longer has.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.clock import add_months
+from domain.errors import LoyaltyError, UserErrorCode
+from domain.model import LedgerEntry, Member
+from domain.ports import UnitOfWork
+from domain.program import Program
+from domain.rules import allocate_spend
+
+
+def lot_expiry(program: Program, earned_at: datetime) -> datetime:
+    """End of the same local date `points.expiry.months` later (29 February → 28 February)."""
+    day = program.calendar.local_date(earned_at)
+    return program.calendar.end_of_day(add_months(day, program.expiry_months))
+
+
+async def credit(uow: UnitOfWork, program: Program, member: Member, points: int, kind: str, description: str,
+                 now: datetime, order_id: int | None = None) -> LedgerEntry | None:
+    """Add points as a new lot. Debt left by refunds is repaid from the lot first."""
+    if points <= 0:
+        return None
+    repaid = min(member.points_debt, points)
+    member.points_debt -= repaid
+    member.points_balance += points
+    entry = await uow.points.add_entry(LedgerEntry(
+        member_id=member.id, kind=kind, delta=points, balance_after=member.points_balance,
+        description=description, occurred_at=now, expires_at=lot_expiry(program, now), order_id=order_id,
+    ))
+    await uow.points.add_lot(entry, remaining=points - repaid)
+    await uow.members.save(member)
+    return entry
+
+
+async def debit(uow: UnitOfWork, member: Member, points: int, kind: str, description: str, now: datetime,
+                order_id: int | None = None, allow_debt: bool = False) -> LedgerEntry | None:
+    """Spend points from the lots that expire first. Without `allow_debt` (refunds only) a
+    balance that cannot cover it is refused with INSUFFICIENT_POINTS and nothing changes."""
+    if points <= 0:
+        return None
+    if not allow_debt and member.points_balance < points:
+        raise LoyaltyError(UserErrorCode.INSUFFICIENT_POINTS,
+                           f"This needs {points} points; the balance is {member.points_balance}.")
+    lots = await uow.points.spendable_lots(member.id, now)
+    plan, shortfall = allocate_spend(lots, points)
+    if shortfall and not allow_debt:
+        raise LoyaltyError(UserErrorCode.INSUFFICIENT_POINTS,
+                           f"This needs {points} points; only {points - shortfall} have not expired.")
+    await uow.points.take_from_lots(plan)
+    member.points_debt += shortfall
+    member.points_balance -= points
+    entry = await uow.points.add_entry(LedgerEntry(
+        member_id=member.id, kind=kind, delta=-points, balance_after=member.points_balance,
+        description=description, occurred_at=now, order_id=order_id,
+    ))
+    await uow.members.save(member)
+    return entry

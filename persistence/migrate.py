@@ -1,0 +1,34 @@
+"""`loyalty db upgrade`: Alembic migrations to head, then the program's catalog into the tables."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from domain.program import Program
+from persistence.catalog import sync_program
+from persistence.database import Database
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _upgrade(connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+async def upgrade(database: Database, program: Program, revision: str = "head") -> None:
+    if database.is_sqlite:
+        Path(database.write_engine.url.database).parent.mkdir(parents=True, exist_ok=True)
+    async with database.transaction() as conn:
+        await conn.run_sync(_upgrade, revision)
+    async with database.transaction() as conn:
+        await sync_program(conn, program)

@@ -1,0 +1,111 @@
+"""Read-side SQL behind the API's dataloaders. Every function answers a whole batch of keys in
+one statement (pages: one per distinct page asked for), so a request's statement count does not
+grow with the number of items it returns."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Sequence
+
+from sqlalchemy import Table, and_, func, or_, select, tuple_
+
+from persistence.database import Reader
+from persistence.tables import (
+    api_keys, benefits, check_ins, coupons, orders, point_entries, points_lots, redemptions, rewards, tiers,
+)
+
+
+async def rows_by_ids(reader: Reader, table: Table, ids: Sequence[int]) -> dict[int, object]:
+    rows = await reader.execute(select(table).where(table.c.id.in_(ids)))
+    return {row.id: row for row in rows}
+
+
+async def tier_ladder(reader: Reader) -> list:
+    """The program's tiers, lowest level first (retired tiers of another program have levels below 1)."""
+    return list(await reader.execute(select(tiers).where(tiers.c.level >= 1).order_by(tiers.c.level)))
+
+
+async def benefits_up_to_levels(reader: Reader, levels: Sequence[int]) -> dict[int, list]:
+    """For each tier level, the benefits of that tier and every tier below it."""
+    rows = list(await reader.execute(
+        select(benefits, tiers.c.level.label("tier_level"))
+        .join(tiers, tiers.c.code == benefits.c.tier_code)
+        .where(tiers.c.level >= 1, tiers.c.level <= max(levels))
+        .order_by(tiers.c.level, benefits.c.sort_order, benefits.c.id)))
+    return {level: [row for row in rows if row.tier_level <= level] for level in levels}
+
+
+async def points_expiring_soon(reader: Reader, member_ids: Sequence[int], now: datetime, until: datetime) -> dict[int, tuple[int, datetime]]:
+    rows = await reader.execute(
+        select(points_lots.c.member_id, func.sum(points_lots.c.remaining), func.min(points_lots.c.expires_at))
+        .where(points_lots.c.member_id.in_(member_ids), points_lots.c.remaining > 0,
+               points_lots.c.expires_at >= now.replace(microsecond=0), points_lots.c.expires_at <= until)
+        .group_by(points_lots.c.member_id))
+    return {member_id: (int(points), expires_at) for member_id, points, expires_at in rows}
+
+
+async def check_ins_on(reader: Reader, member_ids: Sequence[int], days: Sequence[date]) -> list:
+    return list(await reader.execute(
+        select(check_ins).where(check_ins.c.member_id.in_(member_ids), check_ins.c.local_date.in_(days))))
+
+
+def _after(columns: tuple, values: tuple | None, descending: bool):
+    """Keyset condition: rows strictly after the cursor's sort key."""
+    if values is None:
+        return True
+    key = tuple_(*columns)
+    return key < tuple_(*values) if descending else key > tuple_(*values)
+
+
+def _coupon_status(status: str | None, now: datetime):
+    cutoff = now.replace(microsecond=0)
+    if status == "USED":
+        return coupons.c.status == "USED"
+    if status == "EXPIRED":
+        return and_(coupons.c.status == "AVAILABLE", coupons.c.valid_until < cutoff)
+    if status == "AVAILABLE":
+        return and_(coupons.c.status == "AVAILABLE", coupons.c.valid_until >= cutoff)
+    return True
+
+
+async def coupon_page(reader: Reader, member_id: int, status: str | None, now: datetime, after_id: int | None,
+                      limit: int) -> list:
+    """Newest first; `limit` is one more than the page so the caller knows whether another follows."""
+    return list(await reader.execute(
+        select(coupons).where(coupons.c.member_id == member_id, _coupon_status(status, now),
+                              coupons.c.id < after_id if after_id is not None else True)
+        .order_by(coupons.c.id.desc()).limit(limit)))
+
+
+async def coupon_counts(reader: Reader, keys: Sequence[tuple[int, str | None]], now: datetime) -> dict:
+    counts = {}
+    for status in {status for _, status in keys}:
+        member_ids = [m for m, s in keys if s == status]
+        rows = await reader.execute(
+            select(coupons.c.member_id, func.count()).where(coupons.c.member_id.in_(member_ids),
+                                                            _coupon_status(status, now))
+            .group_by(coupons.c.member_id))
+        found = dict(rows.all())
+        counts.update({(m, status): found.get(m, 0) for m in member_ids})
+    return counts
+
+
+async def point_entry_page(reader: Reader, member_id: int, after_id: int | None, limit: int) -> list:
+    return list(await reader.execute(
+        select(point_entries).where(point_entries.c.member_id == member_id,
+                                    point_entries.c.id < after_id if after_id is not None else True)
+        .order_by(point_entries.c.id.desc()).limit(limit)))
+
+
+async def reward_page(reader: Reader, after: tuple[int, int] | None, limit: int) -> list:
+    order = (rewards.c.sort_order, rewards.c.id)
+    return list(await reader.execute(
+        select(rewards).where(rewards.c.active.is_(True), _after(order, after, descending=False))
+        .order_by(*order).limit(limit)))
+
+
+async def active_api_key(reader: Reader, key_hash: str):
+    return (await reader.execute(
+        select(api_keys).where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None)))).first()
+
+
+TABLES_BY_NAME = {t.name: t for t in (tiers, benefits, rewards, coupons, point_entries, redemptions, orders, check_ins)}

@@ -1,0 +1,1 @@
+"""Repositories: the SQL behind the domain's ports, one module per area."""

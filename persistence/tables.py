@@ -1,0 +1,272 @@
+"""The tables. Invariants the database can hold are declared here, not only checked in code."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, Numeric,
+    String, Table, Text, UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+class UtcDateTime(TypeDecorator):
+    """Stored as naive UTC on every database; always read back as an aware UTC datetime."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; give a time zone")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _id() -> Column:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+def _member_ref(**kw) -> Column:
+    return Column("member_id", Id, ForeignKey("members.id"), nullable=False, **kw)
+
+
+tiers = Table(
+    "tiers", metadata, _id(),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", String(64), nullable=False),
+    Column("level", Integer, nullable=False, unique=True),
+    Column("growth_threshold", Integer, nullable=False),
+    Column("points_multiplier", Numeric(6, 3, asdecimal=True), nullable=False),
+    Column("retention_deduction", Integer, nullable=False, default=0),
+    CheckConstraint("growth_threshold >= 0", name="threshold_not_negative"),
+)
+
+benefits = Table(
+    "benefits", metadata, _id(),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("tier_code", String(32), ForeignKey("tiers.code"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("sort_order", Integer, nullable=False, default=0),
+)
+
+coupon_templates = Table(
+    "coupon_templates", metadata, _id(),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("title", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("min_spend", BigInteger, nullable=False, default=0),
+    Column("discount_amount", BigInteger),
+    Column("discount_percent", Integer),
+    Column("valid_days", Integer),
+    Column("valid_until_month_end", Boolean, nullable=False, default=False),
+)
+
+rewards = Table(
+    "rewards", metadata, _id(),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(64), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("kind", String(16), nullable=False),
+    Column("points_cost", Integer, nullable=False),
+    Column("stock", Integer),
+    Column("min_tier_level", Integer, nullable=False, default=1),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("coupon_template", String(64), ForeignKey("coupon_templates.code")),
+    Column("sort_order", Integer, nullable=False, default=0),
+    CheckConstraint("points_cost > 0", name="cost_positive"),
+    CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
+)
+
+members = Table(
+    "members", metadata, _id(),
+    Column("member_no", String(16), nullable=False, unique=True),
+    Column("openid", String(128), nullable=False, unique=True),
+    Column("unionid", String(128), index=True),
+    Column("nickname", String(64)),
+    Column("phone", String(32)),
+    Column("birthday", Date),
+    Column("gender", String(16)),
+    Column("household_size", Integer),
+    Column("tier_code", String(32), ForeignKey("tiers.code"), nullable=False),
+    Column("tier_expires_at", UtcDateTime),
+    Column("growth_value", Integer, nullable=False, default=0),
+    Column("points_balance", BigInteger, nullable=False, default=0),
+    Column("points_debt", BigInteger, nullable=False, default=0),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint("growth_value >= 0", name="growth_not_negative"),
+    CheckConstraint("points_debt >= 0", name="debt_not_negative"),
+)
+
+point_entries = Table(
+    "point_entries", metadata, _id(), _member_ref(),
+    Column("kind", String(16), nullable=False),
+    Column("delta", BigInteger, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("description", String(128), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime),
+    Column("order_id", Id, ForeignKey("orders.id")),
+    Index("ix_point_entries_member_id_id", "member_id", "id"),
+)
+
+points_lots = Table(
+    "points_lots", metadata, _id(), _member_ref(),
+    Column("entry_id", Id, ForeignKey("point_entries.id"), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("remaining", BigInteger, nullable=False),
+    Column("earned_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    CheckConstraint("points > 0", name="points_positive"),
+    CheckConstraint("remaining >= 0 AND remaining <= points", name="remaining_within_points"),
+    Index("ix_points_lots_member_id_expires_at", "member_id", "expires_at"),
+)
+
+growth_entries = Table(
+    "growth_entries", metadata, _id(), _member_ref(),
+    Column("delta", Integer, nullable=False),
+    Column("growth_after", Integer, nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("order_id", Id, ForeignKey("orders.id")),
+    Index("ix_growth_entries_member_id_id", "member_id", "id"),
+)
+
+tier_gifts = Table(
+    "tier_gifts", metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("level", Integer, primary_key=True),
+    Column("granted_at", UtcDateTime, nullable=False),
+)
+
+profile_tasks = Table(
+    "profile_tasks", metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("task", String(32), primary_key=True),
+    Column("completed_at", UtcDateTime, nullable=False),
+)
+
+check_ins = Table(
+    "check_ins", metadata, _id(), _member_ref(),
+    Column("local_date", Date, nullable=False),
+    Column("streak_days", Integer, nullable=False),
+    Column("points_awarded", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("member_id", "local_date", name="uq_check_ins_member_id_local_date"),
+    CheckConstraint("streak_days >= 1", name="streak_positive"),
+)
+
+coupons = Table(
+    "coupons", metadata, _id(), _member_ref(),
+    Column("template_code", String(64), nullable=False),
+    Column("title", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("min_spend", BigInteger, nullable=False),
+    Column("discount_amount", BigInteger),
+    Column("discount_percent", Integer),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("valid_until", UtcDateTime, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("claim_period", String(7)),
+    Column("used_at", UtcDateTime),
+    Column("used_order_id", String(128)),
+    Column("used_order_amount", BigInteger),
+    Column("applied_discount", BigInteger),
+    Index("ix_coupons_member_id_id", "member_id", "id"),
+    CheckConstraint("status IN ('AVAILABLE', 'USED')", name="status_known"),
+)
+
+monthly_coupon_claims = Table(
+    "monthly_coupon_claims", metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("claimed_at", UtcDateTime, nullable=False),
+)
+
+orders = Table(
+    "orders", metadata, _id(), _member_ref(),
+    Column("external_id", String(128), nullable=False, unique=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("shipping_fee", BigInteger, nullable=False, default=0),
+    Column("channel", String(16), nullable=False),
+    Column("paid_at", UtcDateTime, nullable=False),
+    Column("refunded_amount", BigInteger, nullable=False, default=0),
+    Column("points_earned", BigInteger, nullable=False),
+    Column("growth_earned", Integer, nullable=False),
+    Column("points_taken_back", BigInteger, nullable=False, default=0),
+    Column("growth_taken_back", Integer, nullable=False, default=0),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint("amount >= 0", name="amount_not_negative"),
+    CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refund_within_amount"),
+    Index("ix_orders_member_id_id", "member_id", "id"),
+)
+
+refunds = Table(
+    "refunds", metadata, _id(),
+    Column("order_id", Id, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("external_refund_id", String(128), nullable=False, unique=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("points_taken_back", BigInteger, nullable=False),
+    Column("growth_taken_back", Integer, nullable=False),
+    Column("points_returned", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+)
+
+points_offsets = Table(
+    "points_offsets", metadata, _id(), _member_ref(),
+    Column("external_order_id", String(128), nullable=False, unique=True),
+    Column("points", BigInteger, nullable=False),
+    Column("amount_off", BigInteger, nullable=False),
+    Column("order_amount", BigInteger, nullable=False),
+    Column("points_returned", BigInteger, nullable=False, default=0),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint("points > 0 AND points_returned <= points", name="points_within_offset"),
+)
+
+redemptions = Table(
+    "redemptions", metadata, _id(), _member_ref(),
+    Column("reward_id", Id, ForeignKey("rewards.id"), nullable=False),
+    Column("points_spent", Integer, nullable=False),
+    Column("coupon_id", Id, ForeignKey("coupons.id")),
+    Column("status", String(24), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_redemptions_member_id_id", "member_id", "id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("operation", String(32), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("result_id", Id, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys", metadata, _id(),
+    Column("name", String(64), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(12), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+)
