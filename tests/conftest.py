@@ -1,0 +1,200 @@
+"""Test harness: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL: a fresh database per run on LOYALTY_TEST_POSTGRES (default 127.0.0.1:5432, trust
+auth, reached through the `test` database), dropped afterwards. Unreachable, it is skipped,
+except with CI=true, where that fails the run. Each test starts from an empty database holding
+only the program's catalog.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import delete, event, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from api.app import create_app
+from api.auth import new_api_key
+from api.context import Services
+from api.settings import Settings
+from api.wechat import DevelopmentWeChat
+from domain.program import Program, load_program
+from persistence.api_keys import create_api_key
+from persistence.catalog import sync_program
+from persistence.database import Database
+from persistence.migrate import upgrade
+from persistence.tables import metadata
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACT = ROOT.parent / "shared" / "contract"
+PROGRAMS = {"standard": ROOT / "programs" / "standard.toml", "fresh-grocery": ROOT / "programs" / "fresh-grocery.toml"}
+POSTGRES_ADMIN = os.environ.get("LOYALTY_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+BACKENDS = [b for b in os.environ.get("LOYALTY_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "program(name): run the test under another program file")
+
+
+@pytest.fixture(scope="session")
+def programs() -> dict[str, Program]:
+    return {name: load_program(path) for name, path in PROGRAMS.items()}
+
+
+async def _create_postgres_database() -> str:
+    admin = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    name = f"loyalty_test_{secrets.token_hex(4)}"
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+async def _drop_postgres_database(url: str) -> None:
+    admin = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def migrated_database(request, tmp_path_factory, programs):
+    """One migrated database per backend for the whole run."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'loyalty.db'}"
+    else:
+        try:
+            url = await _create_postgres_database()
+        except Exception as exc:  # noqa: BLE001 - any connection failure means no PostgreSQL here
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"PostgreSQL is required in CI and is unreachable: {exc}")
+            pytest.skip(f"PostgreSQL unreachable: {exc}")
+    database = Database(url)
+    await upgrade(database, programs["standard"])
+    yield database
+    await database.dispose()
+    if request.param == "postgresql":
+        await _drop_postgres_database(url)
+
+
+@pytest.fixture
+def program(request, programs) -> Program:
+    marker = request.node.get_closest_marker("program")
+    return programs[marker.args[0] if marker else "standard"]
+
+
+@pytest.fixture
+async def database(migrated_database, program) -> Database:
+    """The run's database, emptied, holding only `program`'s catalog."""
+    async with migrated_database.transaction() as conn:
+        for table in reversed(metadata.sorted_tables):
+            await conn.execute(delete(table))
+        await sync_program(conn, program)
+    return migrated_database
+
+
+@dataclass
+class StatementCounter:
+    count: int = 0
+
+
+@contextmanager
+def counting_statements(database: Database):
+    """Counts the SQL statements sent to `database` inside the block."""
+    counter = StatementCounter()
+
+    def count(*_args, **_kwargs):
+        counter.count += 1
+
+    engines = {id(e): e for e in (database.read_engine, database.write_engine)}.values()
+    for engine in engines:
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield counter
+    finally:
+        for engine in engines:
+            event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+def _operations() -> str:
+    return "\n".join(p.read_text() for p in sorted(CONTRACT.glob("*.graphql")))
+
+
+class GraphQLClient:
+    """The API over HTTP (a real ASGI app through httpx), with the contract's operations by name."""
+
+    def __init__(self, http: httpx.AsyncClient):
+        self.http = http
+        self.operations = _operations()
+        self.api_key: str | None = None
+
+    async def post(self, query: str, variables: dict | None = None, *, token: str | None = None,
+                   api_key: str | None = None, now: datetime | str | None = None,
+                   operation_name: str | None = None) -> httpx.Response:
+        headers = {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if api_key:
+            headers["X-API-Key"] = api_key
+        if now is not None:
+            headers["X-Loyalty-Now"] = now if isinstance(now, str) else now.isoformat()
+        body = {"query": query, "variables": variables or {}}
+        if operation_name:
+            body["operationName"] = operation_name
+        return await self.http.post("/graphql", json=body, headers=headers)
+
+    async def execute(self, query: str, variables: dict | None = None, **kw) -> dict:
+        response = await self.post(query, variables, **kw)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def op(self, name: str, variables: dict | None = None, **kw) -> dict:
+        """A contract operation; returns the whole JSON answer."""
+        return await self.execute(self.operations, variables, operation_name=name, **kw)
+
+    async def data(self, name: str, variables: dict | None = None, **kw) -> dict:
+        """A contract operation that must not fail at the GraphQL level."""
+        result = await self.op(name, variables, **kw)
+        assert "errors" not in result, result
+        return result["data"]
+
+    async def login(self, code: str, **kw) -> tuple[str, str]:
+        """(access token, member global ID) for a WeChat code through the development stand-in."""
+        data = await self.data("LoginWithWeChat", {"code": code}, **kw)
+        payload = data["loginWithWeChat"]
+        assert payload["userErrors"] == [], payload
+        return payload["accessToken"], payload["member"]["id"]
+
+    async def integration(self, name: str, variables: dict, **kw) -> dict:
+        return await self.data(name, variables, api_key=self.api_key, **kw)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings.from_env({"LOYALTY_ENV": "test", "LOYALTY_SECRET_KEY": "test-secret-key-of-sufficient-length"})
+
+
+@pytest.fixture
+def services(settings, program, database) -> Services:
+    return Services(settings=settings, program=program, database=database, wechat=DevelopmentWeChat())
+
+
+@pytest.fixture
+async def api(services, database) -> GraphQLClient:
+    app = create_app(services=services)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://loyalty.test") as http:
+        client = GraphQLClient(http)
+        key, key_hash = new_api_key()
+        await create_api_key(database, "tests", key_hash, key[:10], datetime.now(timezone.utc))
+        client.api_key = key
+        yield client
