@@ -88,11 +88,25 @@ def build_services(settings: Settings) -> Services:
                     database=Database(settings.database_url), wechat=wechat)
 
 
+async def check_catalog(services: Services) -> None:
+    """Refuse to serve a program whose tiers the database does not hold (a switch without `db upgrade`)."""
+    reader = Reader(services.database)
+    try:
+        codes = await queries.tier_codes(reader)
+    finally:
+        await reader.close()
+    expected = [tier.code for tier in services.program.tiers]
+    if codes != expected:
+        raise RuntimeError(f"the database holds tiers {codes}, program {services.program.name!r} has {expected}: "
+                           "run `loyalty db upgrade` first")
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
     services = services or build_services(settings or Settings.from_env())
 
     @asynccontextmanager
     async def lifespan(_app):
+        await check_catalog(services)
         yield
         await services.database.dispose()
 

@@ -116,7 +116,7 @@ async def redeem_points_for_order(uow: UnitOfWork, program: Program, now: dateti
     await wallet.debit(uow, member, points, "ORDER_OFFSET", f"订单 {external_order_id} 积分抵现", now)
     offset = await uow.orders.add_offset(PointsOffset(
         member_id=member.id, external_order_id=external_order_id, points=points,
-        amount_off=offset_amount(rule, points, order_amount), order_amount=order_amount, created_at=now,
+        amount_off=offset_amount(rule, points), order_amount=order_amount, created_at=now,
     ))
     await uow.commit()
     return offset

@@ -58,7 +58,7 @@ def allocate_spend(lots: Iterable[PointsLot], points: int) -> tuple[list[tuple[P
     return plan, left
 
 
-def offset_amount(rule: OffsetRule, points: int, order_amount: int) -> int:
+def offset_amount(rule: OffsetRule, points: int) -> int:
     """Fen taken off an order for `points`: `points_per_yuan` points are 100 fen."""
     return points * 100 // rule.points_per_yuan
 

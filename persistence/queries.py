@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Sequence
 
-from sqlalchemy import Table, and_, func, or_, select, tuple_
+from sqlalchemy import Table, and_, func, select, tuple_
 
 from persistence.database import Reader
 from persistence.tables import (
-    api_keys, benefits, check_ins, coupons, orders, point_entries, points_lots, redemptions, rewards, tiers,
+    api_keys, benefits, check_ins, coupons, point_entries, points_lots, rewards, tiers,
 )
 
 
@@ -103,9 +103,11 @@ async def reward_page(reader: Reader, after: tuple[int, int] | None, limit: int)
         .order_by(*order).limit(limit)))
 
 
+async def tier_codes(reader: Reader) -> list[str]:
+    return list((await reader.execute(select(tiers.c.code).where(tiers.c.level >= 1).order_by(tiers.c.level))).scalars())
+
+
 async def active_api_key(reader: Reader, key_hash: str):
     return (await reader.execute(
         select(api_keys).where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None)))).first()
 
-
-TABLES_BY_NAME = {t.name: t for t in (tiers, benefits, rewards, coupons, point_entries, redemptions, orders, check_ins)}

@@ -78,3 +78,14 @@ async def test_login_with_a_code_wechat_rejects_is_a_user_error(api, services):
     payload = result["data"]["loginWithWeChat"]
     assert payload["accessToken"] is None
     assert payload["userErrors"][0]["code"] == "INVALID_INPUT"
+
+
+async def test_start_refuses_a_program_the_database_was_not_upgraded_to(services, programs):
+    mismatched = Services(services.settings, programs["fresh-grocery"], services.database, services.wechat)
+    app = create_app(services=mismatched)
+    with pytest.raises(RuntimeError, match="loyalty db upgrade"):
+        async with app.router.lifespan_context(app):
+            pass
+    app = create_app(services=services)
+    async with app.router.lifespan_context(app):
+        pass
