@@ -59,6 +59,21 @@ def apikey_create(args) -> None:
     print(key)
 
 
+def verify(args) -> None:
+    from persistence.integrity import find_discrepancies
+
+    async def check(database: Database):
+        async with database.read_engine.connect() as conn:
+            return await find_discrepancies(conn)
+
+    found = asyncio.run(_with_database(_settings(), check))
+    for d in found:
+        print(f"member {d.member_no} (id {d.member_id}): {d.check}: expected {d.expected}, found {d.found}")
+    print(f"verify: {len(found)} discrepanc{'y' if len(found) == 1 else 'ies'}")
+    if found:
+        sys.exit(1)
+
+
 def export_schema(args) -> None:
     from api.schema import schema
 
@@ -85,6 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("--name", required=True)
     create.set_defaults(run=apikey_create)
     commands.add_parser("export-schema", help="print the GraphQL schema").set_defaults(run=export_schema)
+    commands.add_parser("verify", help="check every member's balances against their ledgers").set_defaults(run=verify)
     serve_parser = commands.add_parser("serve", help="serve the API")
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)

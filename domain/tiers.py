@@ -17,10 +17,11 @@ async def change_growth(uow: UnitOfWork, program: Program, member: Member, delta
     member's life; the new tier is valid `tier_policy.validity_months` from now. Down (refunds):
     at once, keeping gifts already granted and the current validity; the base tier has none.
     """
-    if delta == 0:
+    applied = max(0, member.growth_value + delta) - member.growth_value
+    if applied == 0:
         return
-    member.growth_value = max(0, member.growth_value + delta)
-    await uow.growth.add_entry(member.id, delta, member.growth_value, reason, now, order_id)
+    member.growth_value += applied
+    await uow.growth.add_entry(member.id, applied, member.growth_value, reason, now, order_id)
     current = program.tier(member.tier_code)
     target = program.tier_for_growth(member.growth_value)
     if target.level > current.level:

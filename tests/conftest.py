@@ -28,6 +28,7 @@ from domain.program import Program, load_program
 from persistence.api_keys import create_api_key
 from persistence.catalog import sync_program
 from persistence.database import Database
+from persistence.integrity import find_discrepancies
 from persistence.migrate import upgrade
 from persistence.tables import metadata
 
@@ -95,12 +96,15 @@ def program(request, programs) -> Program:
 
 @pytest.fixture
 async def database(migrated_database, program) -> Database:
-    """The run's database, emptied, holding only `program`'s catalog."""
+    """The run's database, emptied, holding only `program`'s catalog. When the test ends, every
+    member's balances must still agree with their ledgers (`loyalty verify`)."""
     async with migrated_database.transaction() as conn:
         for table in reversed(metadata.sorted_tables):
             await conn.execute(delete(table))
         await sync_program(conn, program)
-    return migrated_database
+    yield migrated_database
+    async with migrated_database.read_engine.connect() as conn:
+        assert await find_discrepancies(conn) == []
 
 
 @dataclass

@@ -1,0 +1,90 @@
+"""The operator commands the contract names, run as a user would, on a scratch SQLite file."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory):
+    env = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('cli') / 'cli.db'}",
+               LOYALTY_ENV="test", LOYALTY_SECRET_KEY="cli-secret-key-cli-secret-key-cli-secret")
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=120)
+        if check:
+            assert done.returncode == 0, done.stderr
+        return done
+
+    run.env = env
+    return run
+
+
+def ledger_counts(cli) -> tuple[int, int]:
+    import sqlite3
+
+    with sqlite3.connect(cli.env["DATABASE_URL"].split("///", 1)[1]) as conn:
+        return (conn.execute("SELECT count(*) FROM members").fetchone()[0],
+                conn.execute("SELECT count(*) FROM point_entries").fetchone()[0])
+
+
+def test_upgrade_seed_key_and_verify(cli):
+    assert "program 'standard' loaded (4 tiers, 5 rewards)" in cli("db", "upgrade").stdout
+    cli("seed", "demo")
+    counts = ledger_counts(cli)
+    assert counts[0] == 2 and counts[1] > 10
+    cli("seed", "demo")
+    assert ledger_counts(cli) == counts  # a second run adds nothing
+    key = cli("apikey", "create", "--name", "pos").stdout.strip().splitlines()[-1]
+    assert key.startswith("lk_") and len(key) > 40
+    assert cli("verify").stdout.strip().endswith("0 discrepancies")
+
+
+async def test_printed_key_and_token_authenticate(cli):
+    from api.app import create_app
+    from api.settings import Settings
+
+    cli("db", "upgrade")
+    token = cli("seed", "demo").stdout.strip().splitlines()[-1].removeprefix("Authorization: Bearer ")
+    key = cli("apikey", "create", "--name", "pos").stdout.strip().splitlines()[-1]
+    app = create_app(Settings.from_env(cli.env))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://cli") as client:
+        me = (await client.post("/graphql", json={"query": "{ me { nickname } }"},
+                                headers={"Authorization": f"Bearer {token}"})).json()
+        assert me["data"]["me"]["nickname"] == "小满"
+        order = (await client.post("/graphql", headers={"X-API-Key": key}, json={
+            "query": "mutation { recordOrder(input: {memberId: \"TWVtYmVyOjk5OTk=\", externalId: \"x\", amount: 1, "
+                     "channel: APP, paidAt: \"2026-01-01T00:00:00+08:00\"}) { userErrors { code } } }"})).json()
+        assert order["data"]["recordOrder"]["userErrors"] == [{"code": "NOT_FOUND"}]
+    await app.state.services.database.dispose()
+
+
+def test_verify_exits_non_zero_on_a_broken_ledger(cli):
+    import sqlite3
+
+    cli("db", "upgrade")
+    cli("seed", "demo")
+    path = cli.env["DATABASE_URL"].split("///", 1)[1]
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE members SET points_balance = points_balance + 1 WHERE id = 1")
+    done = cli("verify", check=False)
+    assert done.returncode == 1
+    assert "points balance = sum of ledger" in done.stdout
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE members SET points_balance = points_balance - 1 WHERE id = 1")
+
+
+def test_bad_program_file_is_named(cli, tmp_path):
+    broken = tmp_path / "broken.toml"
+    broken.write_text((ROOT / "programs" / "standard.toml").read_text().replace('timezone = "Asia/Shanghai"',
+                                                                               'timezone = "Mars/Olympus"'))
+    done = subprocess.run([sys.executable, "-m", "api.cli", "db", "upgrade"], cwd=ROOT, capture_output=True, text=True,
+                          env=dict(cli.env, LOYALTY_PROGRAM=str(broken)), timeout=60)
+    assert done.returncode == 2
+    assert "program.timezone: unknown time zone 'Mars/Olympus'" in done.stderr
