@@ -74,6 +74,25 @@ def verify(args) -> None:
         sys.exit(1)
 
 
+def jobs_run(args) -> None:
+    from domain.jobs import run_due_jobs
+    from persistence.unit_of_work import SqlUnitOfWork
+
+    settings = _settings()
+    program = load_program(settings.program_path)
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
+    except ValueError:
+        now = None
+    if now is None or now.tzinfo is None:
+        print("loyalty: --now must be an ISO 8601 date-time with an offset", file=sys.stderr)
+        sys.exit(2)
+    results = asyncio.run(_with_database(settings, lambda db: run_due_jobs(lambda: SqlUnitOfWork(db), program, now)))
+    for result in results:
+        state = "already done" if result.already_done else f"{result.processed} members"
+        print(f"{result.job} {result.period}: {state}")
+
+
 def export_schema(args) -> None:
     from api.schema import schema
 
@@ -100,6 +119,10 @@ def main(argv: list[str] | None = None) -> None:
     create.add_argument("--name", required=True)
     create.set_defaults(run=apikey_create)
     commands.add_parser("export-schema", help="print the GraphQL schema").set_defaults(run=export_schema)
+    jobs = commands.add_parser("jobs", help="calendar jobs").add_subparsers(dest="jobs_command", required=True)
+    jobs_parser = jobs.add_parser("run", help="run every job due now and exit")
+    jobs_parser.add_argument("--now", help="the moment to run at (ISO 8601 with offset); default the real clock")
+    jobs_parser.set_defaults(run=jobs_run)
     commands.add_parser("verify", help="check every member's balances against their ledgers").set_defaults(run=verify)
     serve_parser = commands.add_parser("serve", help="serve the API")
     serve_parser.add_argument("--host", default="127.0.0.1")

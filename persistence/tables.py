@@ -270,3 +270,11 @@ api_keys = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
 )
+
+job_runs = Table(
+    "job_runs", metadata,
+    Column("job", String(32), primary_key=True),
+    Column("period", String(10), primary_key=True),
+    Column("completed_at", UtcDateTime, nullable=False),
+    Column("processed", Integer, nullable=False),
+)

@@ -6,6 +6,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from persistence.database import Database
 from persistence.repositories.activity import SqlCheckInRepository, SqlIdempotencyRepository, SqlRewardRepository
 from persistence.repositories.coupons import SqlCouponRepository
+from persistence.repositories.jobs import SqlJobRepository
 from persistence.repositories.members import SqlGrowthRepository, SqlMemberRepository
 from persistence.repositories.orders import SqlOrderRepository
 from persistence.repositories.points import SqlPointsRepository
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
         self.rewards = SqlRewardRepository(self.conn)
         self.orders = SqlOrderRepository(self.conn)
         self.idempotency = SqlIdempotencyRepository(self.conn)
+        self.jobs = SqlJobRepository(self.conn)
         return self
 
     async def commit(self) -> None:
