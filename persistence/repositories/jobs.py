@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, func, insert, literal, null, select, update
+from sqlalchemy import bindparam, case, func, insert, literal, null, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.tables import UtcDateTime, job_runs, members, point_entries, points_lots
+from domain.jobs import RetentionOutcome, TierExpiry
+from persistence.tables import UtcDateTime, growth_entries, job_runs, members, point_entries, points_lots, tiers
 
 
 class SqlJobRepository:
@@ -18,7 +19,11 @@ class SqlJobRepository:
         return row.first() is not None
 
     async def record(self, job: str, period: str, now: datetime, processed: int) -> None:
-        await self.conn.execute(insert(job_runs).values(job=job, period=period, completed_at=now, processed=processed))
+        done = await self.conn.execute(update(job_runs).where(job_runs.c.job == job, job_runs.c.period == period)
+                                       .values(completed_at=now, processed=job_runs.c.processed + processed))
+        if done.rowcount == 0:
+            await self.conn.execute(insert(job_runs).values(job=job, period=period, completed_at=now,
+                                                            processed=processed))
 
     async def expire_points_batch(self, now: datetime, batch_size: int, description: str) -> int:
         cutoff = now.replace(microsecond=0)
@@ -46,3 +51,26 @@ class SqlJobRepository:
         await self.conn.execute(
             update(points_lots).where(points_lots.c.member_id.in_(member_ids), *expired_lots).values(remaining=0))
         return len(member_ids)
+
+    async def due_tier_expiries(self, now: datetime, batch_size: int) -> list[TierExpiry]:
+        rows = await self.conn.execute(
+            select(members.c.id, members.c.tier_code, members.c.growth_value, members.c.tier_expires_at)
+            .join(tiers, tiers.c.code == members.c.tier_code)
+            .where(tiers.c.level > 1, members.c.tier_expires_at <= now)
+            .order_by(members.c.tier_expires_at, members.c.id).limit(batch_size).with_for_update(of=members))
+        return [TierExpiry(*row) for row in rows]
+
+    async def apply_retention(self, outcomes: list[RetentionOutcome], now: datetime) -> None:
+        if not outcomes:
+            return
+        await self.conn.execute(
+            update(members).where(members.c.id == bindparam("target")).values(
+                growth_value=bindparam("new_growth"), tier_code=bindparam("new_tier"),
+                tier_expires_at=bindparam("new_expiry")),
+            [{"target": o.member_id, "new_growth": o.growth_value, "new_tier": o.tier_code,
+              "new_expiry": o.tier_expires_at} for o in outcomes])
+        deducted = [o for o in outcomes if o.growth_delta]
+        if deducted:
+            await self.conn.execute(insert(growth_entries), [
+                {"member_id": o.member_id, "delta": o.growth_delta, "growth_after": o.growth_value,
+                 "reason": "RETENTION", "occurred_at": now, "order_id": None} for o in deducted])
