@@ -7,13 +7,16 @@ resumes where it stopped (what a batch did is gone from the due rows).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import AsyncContextManager, Callable, Protocol
 
+from domain import wallet
+from domain.ports import UnitOfWork
 from domain.program import Program
 
 POINTS_EXPIRY = "points_expiry"
 TIER_RETENTION = "tier_retention"
+MONTHLY_BONUS = "monthly_bonus"
 
 
 def expiry_settlement(debt: int, expired: int) -> tuple[int, int]:
@@ -63,9 +66,14 @@ class JobRepository(Protocol):
     async def due_tier_expiries(self, now: datetime, batch_size: int) -> list[TierExpiry]:
         """Members (locked) whose tier above the base expired by `now`, oldest expiry first."""
     async def apply_retention(self, outcomes: list[RetentionOutcome], now: datetime) -> None: ...
+    async def monthly_bonus_due(self, start: datetime, end: datetime, channels: frozenset[str], min_spend: int,
+                                period: str, batch_size: int) -> list[int]:
+        """Members whose eligible spend paid in [start, end), net of refunds so far, reached `min_spend`
+        and who have no bonus for `period` yet."""
+    async def record_bonus(self, member_id: int, period: str, now: datetime) -> None: ...
 
 
-class JobUnitOfWork(Protocol):
+class JobUnitOfWork(UnitOfWork, Protocol):
     jobs: JobRepository
 
     async def commit(self) -> None: ...
@@ -121,7 +129,41 @@ async def retain_tiers(new_uow: Callable[[], AsyncContextManager[JobUnitOfWork]]
     return JobResult(TIER_RETENTION, period, processed)
 
 
+async def grant_monthly_bonus(new_uow: Callable[[], AsyncContextManager[JobUnitOfWork]], program: Program,
+                              now: datetime, batch_size: int = 500) -> JobResult:
+    """`points.monthly_bonus`: once the local month before `now` has closed, each member whose eligible
+    spend in it (the `growth.eligible_channels`, net of refunds recorded by now) reached `min_spend`
+    gets `points` once, as a BONUS entry."""
+    calendar = program.calendar
+    month_start = calendar.local_date(now).replace(day=1)
+    previous = (month_start - timedelta(days=1)).replace(day=1)
+    period = f"{previous.year:04d}-{previous.month:02d}"
+    rule = program.monthly_bonus
+    async with new_uow() as uow:
+        if rule is None or await uow.jobs.completed(MONTHLY_BONUS, period):
+            return JobResult(MONTHLY_BONUS, period, 0, already_done=True)
+    start, end = calendar.start_of_day(previous), calendar.start_of_day(month_start)
+    processed = 0
+    while True:
+        async with new_uow() as uow:
+            due = await uow.jobs.monthly_bonus_due(start, end, program.growth.eligible_channels, rule.min_spend,
+                                                   period, batch_size)
+            for member_id in due:
+                member = await uow.members.lock(member_id)
+                await uow.jobs.record_bonus(member_id, period, now)
+                await wallet.credit(uow, program, member, rule.points, "BONUS", f"{period} 月度消费奖励", now)
+            await uow.commit()
+        processed += len(due)
+        if len(due) < batch_size:
+            break
+    async with new_uow() as uow:
+        await uow.jobs.record(MONTHLY_BONUS, period, now, processed)
+        await uow.commit()
+    return JobResult(MONTHLY_BONUS, period, processed)
+
+
 async def run_due_jobs(new_uow: Callable[[], AsyncContextManager[JobUnitOfWork]], program: Program,
                        now: datetime) -> list[JobResult]:
     """Every job due at `now`, in order."""
-    return [await expire_points(new_uow, program, now), await retain_tiers(new_uow, program, now)]
+    return [await expire_points(new_uow, program, now), await retain_tiers(new_uow, program, now),
+            await grant_monthly_bonus(new_uow, program, now)]

@@ -278,3 +278,10 @@ job_runs = Table(
     Column("completed_at", UtcDateTime, nullable=False),
     Column("processed", Integer, nullable=False),
 )
+
+monthly_bonus_grants = Table(
+    "monthly_bonus_grants", metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("granted_at", UtcDateTime, nullable=False),
+)

@@ -7,7 +7,9 @@ from sqlalchemy import bindparam, case, func, insert, literal, null, select, upd
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.jobs import RetentionOutcome, TierExpiry
-from persistence.tables import UtcDateTime, growth_entries, job_runs, members, point_entries, points_lots, tiers
+from persistence.tables import (
+    UtcDateTime, growth_entries, job_runs, members, monthly_bonus_grants, orders, point_entries, points_lots, tiers,
+)
 
 
 class SqlJobRepository:
@@ -74,3 +76,19 @@ class SqlJobRepository:
             await self.conn.execute(insert(growth_entries), [
                 {"member_id": o.member_id, "delta": o.growth_delta, "growth_after": o.growth_value,
                  "reason": "RETENTION", "occurred_at": now, "order_id": None} for o in deducted])
+
+    async def monthly_bonus_due(self, start: datetime, end: datetime, channels: frozenset[str], min_spend: int,
+                                period: str, batch_size: int) -> list[int]:
+        granted = select(monthly_bonus_grants.c.member_id).where(
+            monthly_bonus_grants.c.member_id == orders.c.member_id, monthly_bonus_grants.c.period == period)
+        spend = func.sum(orders.c.amount - orders.c.refunded_amount)
+        rows = await self.conn.execute(
+            select(orders.c.member_id)
+            .where(orders.c.channel.in_(sorted(channels)), orders.c.paid_at >= start, orders.c.paid_at < end,
+                   ~granted.exists())
+            .group_by(orders.c.member_id).having(spend >= min_spend)
+            .order_by(orders.c.member_id).limit(batch_size))
+        return list(rows.scalars())
+
+    async def record_bonus(self, member_id: int, period: str, now: datetime) -> None:
+        await self.conn.execute(insert(monthly_bonus_grants).values(member_id=member_id, period=period, granted_at=now))

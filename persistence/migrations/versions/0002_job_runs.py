@@ -1,4 +1,4 @@
-"""Job runs: the periods each scheduled job has completed.
+"""Calendar jobs: the periods each job has completed, and monthly spend bonuses granted.
 
 Revision ID: 0002
 Revises: 0001
@@ -25,7 +25,16 @@ def upgrade() -> None:
         sa.Column("processed", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("job", "period", name=op.f("pk_job_runs")),
     )
+    op.create_table(
+        "monthly_bonus_grants",
+        sa.Column("member_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column("granted_at", persistence.tables.UtcDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["member_id"], ["members.id"], name=op.f("fk_monthly_bonus_grants_member_id_members")),
+        sa.PrimaryKeyConstraint("member_id", "period", name=op.f("pk_monthly_bonus_grants")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("monthly_bonus_grants")
     op.drop_table("job_runs")
