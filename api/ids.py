@@ -15,9 +15,14 @@ def from_global_id(global_id: str) -> tuple[str, int] | None:
         type_name, _, pk = base64.b64decode(global_id.encode(), validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    if not type_name or not pk.isdigit() or len(pk) > 18:
+    if not type_name or not is_canonical_number(pk):
         return None
     return type_name, int(pk)
+
+
+def is_canonical_number(text: str) -> bool:
+    """ASCII digits, no leading zero, at most 18 of them: fits a 64-bit column, one spelling per id."""
+    return text.isascii() and text.isdigit() and len(text) <= 18 and (text == "0" or not text.startswith("0"))
 
 
 def pk_of(global_id: str, type_name: str) -> int | None:

@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 import strawberry
 
 from api.errors import bad_request
+from api.ids import is_canonical_number
 
 MAX_PAGE = 100
 Node = TypeVar("Node")
@@ -42,7 +43,7 @@ def decode_cursor(cursor: str | None, parts: int) -> tuple[int, ...] | None:
         return None
     try:
         values = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
-        if len(values) == parts and all(v.lstrip("-").isdigit() for v in values):
+        if len(values) == parts and all(is_canonical_number(v) for v in values):
             return tuple(int(v) for v in values)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

@@ -1,6 +1,8 @@
 """The schema: Query, Mutation, and the extensions every request runs through."""
 from __future__ import annotations
 
+import importlib
+
 import strawberry
 
 from api.dataloaders import LADDER
@@ -8,7 +10,7 @@ from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from api.auth import IntegrationCaller, MemberCaller, require_member
-from api.errors import bad_request, should_mask
+from api.errors import bad_request, should_mask, unauthenticated
 from api.ids import from_global_id
 from api.mutations.check_in import check_in
 from api.mutations.claim_monthly_coupons import claim_monthly_coupons
@@ -56,7 +58,10 @@ class Query:
     @strawberry.field(description="The signed-in member (Authorization: Bearer <accessToken>).")
     async def me(self, info: strawberry.Info) -> Member:
         member_id = require_member(info.context.caller)
-        return Member.from_row(await info.context.loaders.member.load(member_id), info.context)
+        row = await info.context.loaders.member.load(member_id)
+        if row is None:
+            raise unauthenticated("This access token's member no longer exists; sign in again.")
+        return Member.from_row(row, info.context)
 
     @strawberry.field(description="The program's tiers, lowest first.")
     async def tiers(self, info: strawberry.Info) -> list[Tier]:
@@ -99,6 +104,9 @@ class Mutation:
 
 
 def build_schema() -> strawberry.Schema:
+    # "Did you mean …?" reveals names of the schema to whoever probes it. Strawberry switches off
+    # field suggestions only; graphql-core's one switch for arguments, types and enum values is this.
+    importlib.import_module("graphql.pyutils.did_you_mean").MAX_LENGTH = 0
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
