@@ -65,6 +65,19 @@ async def test_printed_key_and_token_authenticate(cli):
     await app.state.services.database.dispose()
 
 
+def test_jobs_run_twice_and_the_ledgers_still_agree(cli):
+    cli("db", "upgrade")
+    cli("seed", "demo")
+    # two years on, every demo lot has expired and every tier has been through retention
+    first = cli("jobs", "run", "--now", "2099-01-01T00:00:00+08:00").stdout
+    assert "points_expiry 2099-01-01: 2 members" in first
+    again = cli("jobs", "run", "--now", "2099-01-01T08:00:00+08:00").stdout
+    assert "points_expiry 2099-01-01: already done" in again
+    assert cli("verify").stdout.strip().endswith("0 discrepancies")
+    refused = cli("jobs", "run", "--now", "tomorrow", check=False)
+    assert refused.returncode == 2 and "--now must be an ISO 8601" in refused.stderr
+
+
 def test_verify_exits_non_zero_on_a_broken_ledger(cli):
     import sqlite3
 
