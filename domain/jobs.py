@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import AsyncContextManager, Callable, Protocol
+from typing import AsyncContextManager, Awaitable, Callable, Protocol
 
 from domain import wallet
 from domain.ports import UnitOfWork
@@ -87,50 +87,58 @@ class JobResult:
     already_done: bool = False
 
 
-async def expire_points(new_uow: Callable[[], AsyncContextManager[JobUnitOfWork]], program: Program, now: datetime,
-                        batch_size: int = 1000) -> JobResult:
-    """Each lot whose expiry (`points.expiry`) has passed gives up its remainder."""
-    period = program.calendar.local_date(now).isoformat()
-    async with new_uow() as uow:
-        if await uow.jobs.completed(POINTS_EXPIRY, period):
-            return JobResult(POINTS_EXPIRY, period, 0, already_done=True)
+NewUnitOfWork = Callable[[], AsyncContextManager[JobUnitOfWork]]
+
+
+async def _in_batches(new_uow: NewUnitOfWork, job: str, period: str, now: datetime, batch_size: int,
+                      batch: Callable[[JobUnitOfWork], Awaitable[int]]) -> JobResult:
+    """Run `batch` (which handles up to `batch_size` due members and says how many) in its own
+    transaction until the due rows run out, then record the period's run."""
     processed = 0
     while True:
         async with new_uow() as uow:
-            done = await uow.jobs.expire_points_batch(now, batch_size, f"{program.points_name}过期")
+            done = await batch(uow)
             await uow.commit()
         processed += done
         if done < batch_size:
             break
     async with new_uow() as uow:
-        await uow.jobs.record(POINTS_EXPIRY, period, now, processed)
+        await uow.jobs.record(job, period, now, processed)
         await uow.commit()
-    return JobResult(POINTS_EXPIRY, period, processed)
+    return JobResult(job, period, processed)
 
 
-async def retain_tiers(new_uow: Callable[[], AsyncContextManager[JobUnitOfWork]], program: Program, now: datetime,
-                       batch_size: int = 1000) -> JobResult:
+async def _already_done(new_uow: NewUnitOfWork, job: str, period: str) -> bool:
+    async with new_uow() as uow:
+        return await uow.jobs.completed(job, period)
+
+
+async def expire_points(new_uow: NewUnitOfWork, program: Program, now: datetime, batch_size: int = 1000) -> JobResult:
+    """Each lot whose expiry (`points.expiry`) has passed gives up its remainder."""
+    period = program.calendar.local_date(now).isoformat()
+    if await _already_done(new_uow, POINTS_EXPIRY, period):
+        return JobResult(POINTS_EXPIRY, period, 0, already_done=True)
+    description = f"{program.points_name}过期"
+    return await _in_batches(new_uow, POINTS_EXPIRY, period, now, batch_size,
+                             lambda uow: uow.jobs.expire_points_batch(now, batch_size, description))
+
+
+async def retain_tiers(new_uow: NewUnitOfWork, program: Program, now: datetime, batch_size: int = 1000) -> JobResult:
     """Tier retention for every tier that expired by `now` (see `retention_outcome`). Tiers expire at
     the moment they were reached, so a later run the same day has new work: what makes a second run
     harmless is that a processed member's expiry has moved a year on, not a skip by period."""
-    period = program.calendar.local_date(now).isoformat()
-    processed = 0
-    while True:
-        async with new_uow() as uow:
-            due = await uow.jobs.due_tier_expiries(now, batch_size)
-            await uow.jobs.apply_retention([retention_outcome(program, d) for d in due], now)
-            await uow.commit()
-        processed += len(due)
-        if len(due) < batch_size:
-            break
-    async with new_uow() as uow:
-        await uow.jobs.record(TIER_RETENTION, period, now, processed)
-        await uow.commit()
-    return JobResult(TIER_RETENTION, period, processed)
+
+    async def batch(uow: JobUnitOfWork) -> int:
+        due = await uow.jobs.due_tier_expiries(now, batch_size)
+        await uow.jobs.apply_retention([retention_outcome(program, d) for d in due], now)
+        return len(due)
+
+    return await _in_batches(new_uow, TIER_RETENTION, program.calendar.local_date(now).isoformat(), now,
+                             batch_size, batch)
 
 
-async def grant_monthly_bonus(new_uow: Callable[[], AsyncContextManager[JobUnitOfWork]], program: Program,
-                              now: datetime, batch_size: int = 500) -> JobResult:
+async def grant_monthly_bonus(new_uow: NewUnitOfWork, program: Program, now: datetime,
+                              batch_size: int = 500) -> JobResult:
     """`points.monthly_bonus`: once the local month before `now` has closed, each member whose eligible
     spend in it (the `growth.eligible_channels`, net of refunds recorded by now) reached `min_spend`
     gets `points` once, as a BONUS entry."""
@@ -139,31 +147,23 @@ async def grant_monthly_bonus(new_uow: Callable[[], AsyncContextManager[JobUnitO
     previous = (month_start - timedelta(days=1)).replace(day=1)
     period = f"{previous.year:04d}-{previous.month:02d}"
     rule = program.monthly_bonus
-    async with new_uow() as uow:
-        if rule is None or await uow.jobs.completed(MONTHLY_BONUS, period):
-            return JobResult(MONTHLY_BONUS, period, 0, already_done=True)
+    if rule is None or await _already_done(new_uow, MONTHLY_BONUS, period):
+        return JobResult(MONTHLY_BONUS, period, 0, already_done=True)
     start, end = calendar.start_of_day(previous), calendar.start_of_day(month_start)
-    processed = 0
-    while True:
-        async with new_uow() as uow:
-            due = await uow.jobs.monthly_bonus_due(start, end, program.growth.eligible_channels, rule.min_spend,
-                                                   period, batch_size)
-            for member_id in due:
-                member = await uow.members.lock(member_id)
-                await uow.jobs.record_bonus(member_id, period, now)
-                await wallet.credit(uow, program, member, rule.points, "BONUS", f"{period} 月度消费奖励", now)
-            await uow.commit()
-        processed += len(due)
-        if len(due) < batch_size:
-            break
-    async with new_uow() as uow:
-        await uow.jobs.record(MONTHLY_BONUS, period, now, processed)
-        await uow.commit()
-    return JobResult(MONTHLY_BONUS, period, processed)
+
+    async def batch(uow: JobUnitOfWork) -> int:
+        due = await uow.jobs.monthly_bonus_due(start, end, program.growth.eligible_channels, rule.min_spend,
+                                               period, batch_size)
+        for member_id in due:
+            member = await uow.members.lock(member_id)
+            await uow.jobs.record_bonus(member_id, period, now)
+            await wallet.credit(uow, program, member, rule.points, "BONUS", f"{period} 月度消费奖励", now)
+        return len(due)
+
+    return await _in_batches(new_uow, MONTHLY_BONUS, period, now, batch_size, batch)
 
 
-async def run_due_jobs(new_uow: Callable[[], AsyncContextManager[JobUnitOfWork]], program: Program,
-                       now: datetime) -> list[JobResult]:
+async def run_due_jobs(new_uow: NewUnitOfWork, program: Program, now: datetime) -> list[JobResult]:
     """Every job due at `now`, in order."""
     return [await expire_points(new_uow, program, now), await retain_tiers(new_uow, program, now),
             await grant_monthly_bonus(new_uow, program, now)]

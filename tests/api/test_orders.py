@@ -11,7 +11,10 @@ from datetime import datetime
 
 import pytest
 
+
 from api.ids import to_global_id
+
+from tests.api.member_views import MemberViews
 
 MON = "2026-03-02T10:00:00+08:00"
 TUE = "2026-03-03T10:00:00+08:00"
@@ -21,6 +24,10 @@ FRI = "2026-03-06T10:00:00+08:00"
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+home, history, coupons, assert_ledger_consistent, snapshot = MemberViews(WED).bound()
+
 
 def dt(text: str) -> datetime:
     return datetime.fromisoformat(text)
@@ -56,51 +63,6 @@ async def refund(api, external_id: str, refund_id: str, amount: int, now: str = 
         "externalId": external_id, "externalRefundId": refund_id, "amount": amount}}, now=now))["refundOrder"]
     assert payload["userErrors"] == [], payload
     return payload
-
-
-async def home(api, token: str, now: str = WED) -> dict:
-    return (await api.data("MemberHome", token=token, now=now))["me"]
-
-
-async def history(api, token: str, now: str = WED) -> list[dict]:
-    """The whole points ledger, newest first."""
-    entries, after = [], None
-    while True:
-        page = (await api.data("PointHistory", {"first": 100, "after": after}, token=token, now=now))["me"]["pointHistory"]
-        entries += [edge["node"] for edge in page["edges"]]
-        if not page["pageInfo"]["hasNextPage"]:
-            return entries
-        after = page["pageInfo"]["endCursor"]
-
-
-async def coupons(api, token: str, now: str = WED) -> list[dict]:
-    found, after = [], None
-    while True:
-        page = (await api.data("MyCoupons", {"first": 100, "after": after}, token=token, now=now))["me"]["coupons"]
-        found += [edge["node"] for edge in page["edges"]]
-        if not page["pageInfo"]["hasNextPage"]:
-            return found
-        after = page["pageInfo"]["endCursor"]
-
-
-async def assert_ledger_consistent(api, token: str, now: str = WED) -> list[dict]:
-    """Sum of deltas == pointsBalance, and each balanceAfter is the running sum (oldest first)."""
-    entries = await history(api, token, now)
-    balance = (await home(api, token, now))["pointsBalance"]
-    running = 0
-    for entry in reversed(entries):
-        running += entry["delta"]
-        assert entry["balanceAfter"] == running, entries
-    assert running == balance, (balance, entries)
-    return entries
-
-
-async def snapshot(api, token: str, now: str = WED) -> dict:
-    """Everything a refused request must leave unchanged."""
-    me = await home(api, token, now)
-    return {"balance": me["pointsBalance"], "growth": me["growthValue"], "tier": me["tier"]["code"],
-            "tierExpiresAt": me["tierExpiresAt"], "history": await history(api, token, now),
-            "coupons": await coupons(api, token, now)}
 
 
 def kinds(entries: list[dict], kind: str) -> list[int]:

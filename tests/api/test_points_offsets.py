@@ -13,7 +13,10 @@ from datetime import datetime
 
 import pytest
 
+
 from api.ids import to_global_id
+
+from tests.api.member_views import MemberViews
 
 WED = "2026-03-04T10:00:00+08:00"
 THU = "2026-03-05T10:00:00+08:00"
@@ -21,6 +24,10 @@ FRI = "2026-03-06T10:00:00+08:00"
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+home, history, coupons, assert_ledger_consistent, snapshot = MemberViews(WED).bound()
+
 
 def dt(text: str) -> datetime:
     return datetime.fromisoformat(text)
@@ -53,43 +60,6 @@ async def offset(api, member_id: str, external_order_id: str, points: int, order
     payload = await offset_raw(api, member_id, external_order_id, points, order_amount, now)
     assert payload["userErrors"] == [], payload
     return payload
-
-
-async def home(api, token: str, now: str = WED) -> dict:
-    return (await api.data("MemberHome", token=token, now=now))["me"]
-
-
-async def history(api, token: str, now: str = WED) -> list[dict]:
-    entries, after = [], None
-    while True:
-        page = (await api.data("PointHistory", {"first": 100, "after": after}, token=token, now=now))["me"]["pointHistory"]
-        entries += [edge["node"] for edge in page["edges"]]
-        if not page["pageInfo"]["hasNextPage"]:
-            return entries
-        after = page["pageInfo"]["endCursor"]
-
-
-async def coupons(api, token: str, now: str = WED) -> list[dict]:
-    page = (await api.data("MyCoupons", {"first": 100}, token=token, now=now))["me"]["coupons"]
-    return [edge["node"] for edge in page["edges"]]
-
-
-async def assert_ledger_consistent(api, token: str, now: str = WED) -> list[dict]:
-    """Sum of deltas == pointsBalance, and each balanceAfter is the running sum (oldest first)."""
-    entries = await history(api, token, now)
-    balance = (await home(api, token, now))["pointsBalance"]
-    running = 0
-    for entry in reversed(entries):
-        running += entry["delta"]
-        assert entry["balanceAfter"] == running, entries
-    assert running == balance, (balance, entries)
-    return entries
-
-
-async def snapshot(api, token: str, now: str = WED) -> dict:
-    me = await home(api, token, now)
-    return {"balance": me["pointsBalance"], "growth": me["growthValue"], "tier": me["tier"]["code"],
-            "history": await history(api, token, now), "coupons": await coupons(api, token, now)}
 
 
 def kinds(entries: list[dict], kind: str) -> list[int]:

@@ -12,6 +12,9 @@ from datetime import datetime
 
 import pytest
 
+from tests.api.member_views import MemberViews
+
+
 TUE = "2026-03-03T10:00:00+08:00"
 WED = "2026-03-04T10:00:00+08:00"
 THU = "2026-03-05T10:00:00+08:00"
@@ -20,6 +23,10 @@ NEXT_TUE = "2026-03-10T10:00:00+08:00"
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+home, history, coupons, assert_ledger_consistent, snapshot = MemberViews(THU).bound()
+
 
 def dt(text: str) -> datetime:
     return datetime.fromisoformat(text)
@@ -43,49 +50,6 @@ async def refund(api, external_id: str, refund_id: str, amount: int, now: str = 
     payload = await refund_raw(api, external_id, refund_id, amount, now)
     assert payload["userErrors"] == [], payload
     return payload
-
-
-async def home(api, token: str, now: str = THU) -> dict:
-    return (await api.data("MemberHome", token=token, now=now))["me"]
-
-
-async def history(api, token: str, now: str = THU) -> list[dict]:
-    entries, after = [], None
-    while True:
-        page = (await api.data("PointHistory", {"first": 100, "after": after}, token=token, now=now))["me"]["pointHistory"]
-        entries += [edge["node"] for edge in page["edges"]]
-        if not page["pageInfo"]["hasNextPage"]:
-            return entries
-        after = page["pageInfo"]["endCursor"]
-
-
-async def coupons(api, token: str, now: str = THU) -> list[dict]:
-    found, after = [], None
-    while True:
-        page = (await api.data("MyCoupons", {"first": 100, "after": after}, token=token, now=now))["me"]["coupons"]
-        found += [edge["node"] for edge in page["edges"]]
-        if not page["pageInfo"]["hasNextPage"]:
-            return found
-        after = page["pageInfo"]["endCursor"]
-
-
-async def assert_ledger_consistent(api, token: str, now: str = THU) -> list[dict]:
-    """Sum of deltas == pointsBalance, and each balanceAfter is the running sum (oldest first)."""
-    entries = await history(api, token, now)
-    balance = (await home(api, token, now))["pointsBalance"]
-    running = 0
-    for entry in reversed(entries):
-        running += entry["delta"]
-        assert entry["balanceAfter"] == running, entries
-    assert running == balance, (balance, entries)
-    return entries
-
-
-async def snapshot(api, token: str, now: str = THU) -> dict:
-    me = await home(api, token, now)
-    return {"balance": me["pointsBalance"], "growth": me["growthValue"], "tier": me["tier"]["code"],
-            "tierExpiresAt": me["tierExpiresAt"], "history": await history(api, token, now),
-            "coupons": await coupons(api, token, now)}
 
 
 def kinds(entries: list[dict], kind: str) -> list[int]:
