@@ -1,0 +1,1052 @@
+"""Domain use cases run against an in-memory fake unit of work (the ports of domain/ports.py
+implemented with dicts and lists, as in "Architecture Patterns with Python").
+
+The fake behaves like the SQL one where the use cases rely on it: a unit of work works on its own
+copy of the stored state and only `commit()` makes it stick (leaving without commit rolls back);
+repositories hand out copies, so nothing changes until `save()`; `spendable_lots` skips empty and
+expired lots, soonest-expiring first. A refusal must raise LoyaltyError, not commit, and change
+nothing. After every step the wallet invariants are checked:
+    balance == sum(lot remainders) - debt == sum(ledger deltas), 0 <= remaining <= points.
+
+Dates: 2024-03-05 and 2024-03-12 are Tuesdays (member day, points ×2); 2024-03-06 is a Wednesday.
+Shanghai is UTC+8, so 02:00Z is 10:00 local.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from domain import ports, wallet
+from domain.check_ins import check_in, check_in_status
+from domain.coupons import claim_monthly_coupons, use_coupon
+from domain.errors import LoyaltyError, UserErrorCode
+from domain.members import ProfileChange, sign_in_with_wechat, update_profile
+from domain.model import (
+    CheckIn, Coupon, IdempotencyRecord, LedgerEntry, Member, Order, PointsLot, PointsOffset, Redemption, Refund, Reward,
+)
+from domain.orders import record_order, redeem_points_for_order, refund_order
+from domain.program import Program, load_program
+from domain.rewards import redeem_reward
+
+PROGRAMS = Path(__file__).resolve().parents[2] / "programs"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+UTC = timezone.utc
+
+
+def at(day: str, hour: int = 10, minute: int = 0, second: int = 0) -> datetime:
+    """A moment given as a local Shanghai wall time."""
+    return datetime.combine(date.fromisoformat(day), datetime.min.time(), SHANGHAI).replace(
+        hour=hour, minute=minute, second=second)
+
+
+def end_of_local_day(day: str) -> datetime:
+    return at(day, 23, 59, 59)
+
+
+# ====================================================================== the fake
+
+
+@dataclass
+class FakeState:
+    members: dict[int, Member] = field(default_factory=dict)
+    tasks: dict[int, set[str]] = field(default_factory=dict)
+    gift_levels: dict[int, set[int]] = field(default_factory=dict)
+    ledger: list[LedgerEntry] = field(default_factory=list)
+    lots: dict[int, PointsLot] = field(default_factory=dict)
+    growth_log: list[tuple[int, int, int, str, int | None]] = field(default_factory=list)
+    coupons: dict[int, Coupon] = field(default_factory=dict)
+    monthly_claims: set[tuple[int, str]] = field(default_factory=set)
+    check_ins: dict[int, CheckIn] = field(default_factory=dict)
+    rewards: dict[int, Reward] = field(default_factory=dict)
+    redemptions: dict[int, Redemption] = field(default_factory=dict)
+    orders: dict[int, Order] = field(default_factory=dict)
+    refunds: dict[int, Refund] = field(default_factory=dict)
+    offsets: dict[int, PointsOffset] = field(default_factory=dict)
+    idempotency: dict[tuple[int, str, str], IdempotencyRecord] = field(default_factory=dict)
+    last_id: int = 0
+
+    def new_id(self) -> int:
+        self.last_id += 1
+        return self.last_id
+
+
+class FakeStore:
+    """The committed state (the "database") and how many commits reached it."""
+
+    def __init__(self, program: Program):
+        self.state = FakeState()
+        self.commits = 0
+        self.base_tier = program.base_tier.code
+        for reward in program.rewards:
+            rid = self.state.new_id()
+            self.state.rewards[rid] = Reward(rid, reward.code, reward.name, reward.kind, reward.points_cost,
+                                             reward.stock, reward.min_tier_level, True, reward.coupon_template)
+
+    def reward_id(self, code: str) -> int:
+        return next(r.id for r in self.state.rewards.values() if r.code == code)
+
+    def add_member(self, openid: str = "dev-a", now: datetime | None = None) -> int:
+        mid = self.state.new_id()
+        self.state.members[mid] = Member(mid, f"{1000000000 + mid}", openid, self.base_tier, 0, 0, 0,
+                                         now or at("2024-01-01"))
+        return mid
+
+    def member(self, member_id: int) -> Member:
+        return self.state.members[member_id]
+
+    def ledger_of(self, member_id: int) -> list[LedgerEntry]:
+        return [e for e in self.state.ledger if e.member_id == member_id]
+
+    def lots_of(self, member_id: int) -> list[PointsLot]:
+        return sorted((lot for lot in self.state.lots.values() if lot.member_id == member_id), key=lambda l: l.id)
+
+    def coupons_of(self, member_id: int) -> list[Coupon]:
+        return [c for c in self.state.coupons.values() if c.member_id == member_id]
+
+    def snapshot(self) -> FakeState:
+        return copy.deepcopy(self.state)
+
+
+def _c(obj):
+    return copy.deepcopy(obj)
+
+
+class FakeMembers:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def by_openid(self, openid: str) -> Member | None:
+        return _c(next((m for m in self.s.members.values() if m.openid == openid), None))
+
+    async def create(self, openid: str, unionid: str | None, tier_code: str, now: datetime) -> Member:
+        mid = self.s.new_id()
+        self.s.members[mid] = Member(mid, f"{1000000000 + mid}", openid, tier_code, 0, 0, 0, now, unionid=unionid)
+        return _c(self.s.members[mid])
+
+    async def lock(self, member_id: int) -> Member | None:
+        return _c(self.s.members.get(member_id))
+
+    async def save(self, member: Member) -> None:
+        assert member.id in self.s.members
+        self.s.members[member.id] = _c(member)
+
+    async def completed_tasks(self, member_id: int) -> set[str]:
+        return set(self.s.tasks.get(member_id, set()))
+
+    async def complete_task(self, member_id: int, task: str, now: datetime) -> None:
+        done = self.s.tasks.setdefault(member_id, set())
+        assert task not in done, "unique (member_id, task) violated"
+        done.add(task)
+
+    async def gift_levels_granted(self, member_id: int) -> set[int]:
+        return set(self.s.gift_levels.get(member_id, set()))
+
+    async def grant_gift_level(self, member_id: int, level: int, now: datetime) -> None:
+        granted = self.s.gift_levels.setdefault(member_id, set())
+        assert level not in granted, "unique (member_id, level) violated"
+        granted.add(level)
+
+
+class FakePoints:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def add_entry(self, entry: LedgerEntry) -> LedgerEntry:
+        entry.id = self.s.new_id()
+        self.s.ledger.append(_c(entry))
+        return entry
+
+    async def add_lot(self, entry: LedgerEntry, remaining: int) -> None:
+        assert entry.id is not None and entry.delta > 0 and entry.expires_at is not None
+        lid = self.s.new_id()
+        self.s.lots[lid] = PointsLot(lid, entry.member_id, entry.delta, remaining, entry.occurred_at, entry.expires_at)
+
+    async def spendable_lots(self, member_id: int, now: datetime) -> list[PointsLot]:
+        cutoff = now.replace(microsecond=0)
+        lots = [lot for lot in self.s.lots.values()
+                if lot.member_id == member_id and lot.remaining > 0 and lot.expires_at >= cutoff]
+        return _c(sorted(lots, key=lambda lot: (lot.expires_at, lot.id)))
+
+    async def take_from_lots(self, taken: list[tuple[PointsLot, int]]) -> None:
+        for lot, amount in taken:
+            stored = self.s.lots[lot.id]
+            stored.remaining -= amount
+            assert stored.remaining >= 0, "CHECK remaining >= 0 violated"
+
+
+class FakeGrowth:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def add_entry(self, member_id: int, delta: int, growth_after: int, reason: str, now: datetime,
+                        order_id: int | None = None) -> None:
+        self.s.growth_log.append((member_id, delta, growth_after, reason, order_id))
+
+
+class FakeCoupons:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def add(self, coupon: Coupon) -> Coupon:
+        coupon.id = self.s.new_id()
+        self.s.coupons[coupon.id] = _c(coupon)
+        return coupon
+
+    async def lock(self, coupon_id: int) -> Coupon | None:
+        return _c(self.s.coupons.get(coupon_id))
+
+    async def save(self, coupon: Coupon) -> None:
+        self.s.coupons[coupon.id] = _c(coupon)
+
+    async def monthly_claimed(self, member_id: int, period: str) -> bool:
+        return (member_id, period) in self.s.monthly_claims
+
+    async def record_monthly_claim(self, member_id: int, period: str, now: datetime) -> None:
+        assert (member_id, period) not in self.s.monthly_claims
+        self.s.monthly_claims.add((member_id, period))
+
+    async def by_claim_period(self, member_id: int, period: str) -> list[Coupon]:
+        return _c([c for c in self.s.coupons.values() if c.member_id == member_id and c.claim_period == period])
+
+
+class FakeCheckIns:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def on_date(self, member_id: int, day: date) -> CheckIn | None:
+        return _c(next((c for c in self.s.check_ins.values() if c.member_id == member_id and c.local_date == day),
+                       None))
+
+    async def get(self, check_in_id: int) -> CheckIn | None:
+        return _c(self.s.check_ins.get(check_in_id))
+
+    async def add(self, check_in: CheckIn) -> CheckIn:
+        assert all((c.member_id, c.local_date) != (check_in.member_id, check_in.local_date)
+                   for c in self.s.check_ins.values()), "unique (member_id, local_date) violated"
+        check_in.id = self.s.new_id()
+        self.s.check_ins[check_in.id] = _c(check_in)
+        return check_in
+
+
+class FakeRewards:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def get(self, reward_id: int) -> Reward | None:
+        return _c(self.s.rewards.get(reward_id))
+
+    async def take_one(self, reward_id: int) -> bool:
+        reward = self.s.rewards[reward_id]
+        if reward.stock is None:
+            return True
+        if reward.stock > 0:
+            reward.stock -= 1
+            return True
+        return False
+
+    async def add_redemption(self, redemption: Redemption) -> Redemption:
+        redemption.id = self.s.new_id()
+        self.s.redemptions[redemption.id] = _c(redemption)
+        return redemption
+
+    async def get_redemption(self, redemption_id: int) -> Redemption | None:
+        return _c(self.s.redemptions.get(redemption_id))
+
+
+class FakeOrders:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def by_external_id(self, external_id: str) -> Order | None:
+        return _c(next((o for o in self.s.orders.values() if o.external_id == external_id), None))
+
+    async def add(self, order: Order) -> Order:
+        assert all(o.external_id != order.external_id for o in self.s.orders.values())
+        order.id = self.s.new_id()
+        self.s.orders[order.id] = _c(order)
+        return order
+
+    async def save(self, order: Order) -> None:
+        stored = self.s.orders[order.id]
+        stored.refunded_amount = order.refunded_amount
+        stored.points_taken_back = order.points_taken_back
+        stored.growth_taken_back = order.growth_taken_back
+
+    async def refund_by_external_id(self, external_refund_id: str) -> Refund | None:
+        return _c(next((r for r in self.s.refunds.values() if r.external_refund_id == external_refund_id), None))
+
+    async def add_refund(self, refund: Refund) -> Refund:
+        refund.id = self.s.new_id()
+        self.s.refunds[refund.id] = _c(refund)
+        return refund
+
+    async def offset_for(self, external_order_id: str) -> PointsOffset | None:
+        return _c(next((o for o in self.s.offsets.values() if o.external_order_id == external_order_id), None))
+
+    async def add_offset(self, offset: PointsOffset) -> PointsOffset:
+        offset.id = self.s.new_id()
+        self.s.offsets[offset.id] = _c(offset)
+        return offset
+
+    async def save_offset(self, offset: PointsOffset) -> None:
+        self.s.offsets[offset.id].points_returned = offset.points_returned
+
+
+class FakeIdempotency:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def get(self, member_id: int, operation: str, key: str) -> IdempotencyRecord | None:
+        return _c(self.s.idempotency.get((member_id, operation, key)))
+
+    async def add(self, record: IdempotencyRecord) -> None:
+        k = (record.member_id, record.operation, record.key)
+        assert k not in self.s.idempotency
+        self.s.idempotency[k] = _c(record)
+
+
+class FakeUnitOfWork:
+    """One transaction over a private copy of the store's state; `commit()` publishes it."""
+
+    def __init__(self, store: FakeStore):
+        self.store = store
+        self.commits = 0
+        self.working = copy.deepcopy(store.state)
+        self.members = FakeMembers(self.working)
+        self.points = FakePoints(self.working)
+        self.growth = FakeGrowth(self.working)
+        self.coupons = FakeCoupons(self.working)
+        self.check_ins = FakeCheckIns(self.working)
+        self.rewards = FakeRewards(self.working)
+        self.orders = FakeOrders(self.working)
+        self.idempotency = FakeIdempotency(self.working)
+
+    async def commit(self) -> None:
+        self.commits += 1
+        self.store.commits += 1
+        self.store.state = copy.deepcopy(self.working)
+
+
+# ====================================================================== helpers
+
+
+@pytest.fixture(scope="module")
+def standard() -> Program:
+    return load_program(PROGRAMS / "standard.toml")
+
+
+@pytest.fixture(scope="module")
+def fresh() -> Program:
+    return load_program(PROGRAMS / "fresh-grocery.toml")
+
+
+@pytest.fixture
+def store(standard) -> FakeStore:
+    return FakeStore(standard)
+
+
+async def run(store: FakeStore, use_case, *args):
+    """Run a use case in a new unit of work; returns (result, uow)."""
+    uow = FakeUnitOfWork(store)
+    return await use_case(uow, *args), uow
+
+
+async def ok(store: FakeStore, use_case, *args):
+    """Run a use case that must succeed and commit exactly once."""
+    result, uow = await run(store, use_case, *args)
+    assert uow.commits == 1
+    return result
+
+
+async def refused(store: FakeStore, code: UserErrorCode, use_case, *args) -> LoyaltyError:
+    """Run a use case that must be refused with `code`, without commit and without any change."""
+    before = store.snapshot()
+    uow = FakeUnitOfWork(store)
+    with pytest.raises(LoyaltyError) as caught:
+        await use_case(uow, *args)
+    assert caught.value.code == code, caught.value.message
+    assert uow.commits == 0
+    assert store.state == before
+    return caught.value
+
+
+async def replayed(store: FakeStore, use_case, *args):
+    """Run a retried call: it answers, but commits nothing and changes nothing."""
+    before = store.snapshot()
+    result, uow = await run(store, use_case, *args)
+    assert uow.commits == 0
+    assert store.state == before
+    return result
+
+
+def assert_wallet(store: FakeStore, program: Program, member_id: int) -> None:
+    member = store.member(member_id)
+    lots = store.lots_of(member_id)
+    ledger = store.ledger_of(member_id)
+    assert member.points_debt >= 0
+    assert all(0 <= lot.remaining <= lot.points for lot in lots)
+    assert member.points_balance == sum(lot.remaining for lot in lots) - member.points_debt
+    assert member.points_balance == sum(e.delta for e in ledger)
+    running = 0
+    for entry in ledger:
+        running += entry.delta
+        assert entry.balance_after == running
+        assert (entry.expires_at is not None) == (entry.delta > 0)
+    # one lot per addition, of the same size
+    assert sorted(lot.points for lot in lots) == sorted(e.delta for e in ledger if e.delta > 0)
+    growth = [g for g in store.state.growth_log if g[0] == member_id]
+    assert member.growth_value == sum(g[1] for g in growth) >= 0
+    assert all(g[2] >= 0 for g in growth)
+    assert member.tier_code == program.tier_for_growth(member.growth_value).code
+
+
+async def give_points(store: FakeStore, program: Program, member_id: int, points: int, now: datetime) -> None:
+    """Seed points the way every addition is made: a wallet credit (an ADJUSTMENT) in a committed unit of work."""
+    uow = FakeUnitOfWork(store)
+    member = await uow.members.lock(member_id)
+    await wallet.credit(uow, program, member, points, "ADJUSTMENT", "seed", now)
+    await uow.commit()
+
+
+# ====================================================================== the fake itself
+
+
+@pytest.mark.parametrize("protocol, fake", [
+    (ports.MemberRepository, FakeMembers), (ports.PointsRepository, FakePoints),
+    (ports.GrowthRepository, FakeGrowth), (ports.CouponRepository, FakeCoupons),
+    (ports.CheckInRepository, FakeCheckIns), (ports.RewardRepository, FakeRewards),
+    (ports.OrderRepository, FakeOrders), (ports.IdempotencyRepository, FakeIdempotency),
+])
+def test_fake_repositories_implement_the_ports(protocol, fake):
+    wanted = {name: f for name, f in vars(protocol).items() if inspect.isfunction(f) and not name.startswith("_")}
+    assert wanted
+    for name, f in wanted.items():
+        mine = getattr(fake, name)
+        assert inspect.iscoroutinefunction(mine), name
+        assert list(inspect.signature(mine).parameters) == list(inspect.signature(f).parameters), name
+
+
+def test_fake_unit_of_work_has_every_repository(store):
+    uow = FakeUnitOfWork(store)
+    for name in ports.UnitOfWork.__annotations__:
+        assert hasattr(uow, name), name
+
+
+async def test_fake_rolls_back_without_commit(store, standard):
+    mid = store.add_member()
+    uow = FakeUnitOfWork(store)
+    member = await uow.members.lock(mid)
+    await wallet.credit(uow, standard, member, 50, "ADJUSTMENT", "x", at("2024-03-04"))
+    assert store.member(mid).points_balance == 0 and store.ledger_of(mid) == []
+    await uow.commit()
+    assert store.member(mid).points_balance == 50 and len(store.ledger_of(mid)) == 1
+
+
+# ====================================================================== sign-up
+
+
+async def test_first_sign_in_registers_with_the_signup_gift(store, standard):
+    now = at("2024-03-04", 9)
+    member = await ok(store, sign_in_with_wechat, standard, now, "dev-new", None)
+    assert (member.tier_code, member.points_balance) == ("regular", 100)      # 100 points
+    [entry] = store.ledger_of(member.id)
+    assert (entry.kind, entry.delta, entry.expires_at) == ("SIGNUP", 100, end_of_local_day("2025-03-04"))
+    [coupon] = store.coupons_of(member.id)
+    # one 新人礼券 满30减5, valid 30 days: 2024-03-04 + 30 = 2024-04-03
+    assert (coupon.template_code, coupon.source, coupon.min_spend, coupon.discount_amount) == \
+        ("newcomer", "SIGNUP_GIFT", 3000, 500)
+    assert coupon.valid_until == end_of_local_day("2024-04-03")
+    assert_wallet(store, standard, member.id)
+    # a second login is the same member and changes nothing
+    again = await replayed(store, sign_in_with_wechat, standard, at("2024-03-05"), "dev-new", None)
+    assert again.id == member.id
+
+
+async def test_fresh_grocery_sign_up_gives_no_coins(fresh):
+    store = FakeStore(fresh)
+    member = await ok(store, sign_in_with_wechat, fresh, at("2024-03-04"), "dev-f", None)
+    assert member.points_balance == 0 and store.ledger_of(member.id) == []
+    assert [c.template_code for c in store.coupons_of(member.id)] == ["newcomer"]
+    assert_wallet(store, fresh, member.id)
+
+
+# ====================================================================== check-in
+
+
+async def test_check_in_streak_across_days(store, standard):
+    mid = store.add_member()
+    # 1 to 8 March: streak 1..8 → 1, 2, 3, 4, 5, 6, 7+20, 7
+    expected_points = [1, 2, 3, 4, 5, 6, 27, 7]
+    balance = 0
+    for i, points in enumerate(expected_points):
+        day = f"2024-03-0{i + 1}"
+        record = await ok(store, check_in, standard, at(day, 9), mid, f"ci-{day}")
+        balance += points
+        assert (record.local_date, record.streak_days, record.points_awarded) == \
+            (date.fromisoformat(day), i + 1, points)
+        assert store.member(mid).points_balance == balance
+        assert_wallet(store, standard, mid)
+    assert balance == 55    # 1+2+3+4+5+6+27+7
+    # 9 March missed: on the 10th the streak restarts at 1
+    record = await ok(store, check_in, standard, at("2024-03-10", 9), mid, "ci-10")
+    assert (record.streak_days, record.points_awarded) == (1, 1)
+    assert store.member(mid).points_balance == 56
+    entries = store.ledger_of(mid)
+    assert [e.kind for e in entries] == ["CHECK_IN"] * 9
+    # each check-in's points expire at the end of the same local date a year later
+    assert entries[0].expires_at == end_of_local_day("2025-03-01")
+    assert_wallet(store, standard, mid)
+
+
+async def test_check_in_days_are_shanghai_days(store, standard):
+    mid = store.add_member()
+    # 2024-03-04 15:59:59Z is 23:59:59 on the 4th in Shanghai; one second later it is the 5th there
+    first = await ok(store, check_in, standard, datetime(2024, 3, 4, 15, 59, 59, tzinfo=UTC), mid, "a")
+    second = await ok(store, check_in, standard, datetime(2024, 3, 4, 16, 0, 0, tzinfo=UTC), mid, "b")
+    assert (first.local_date, first.streak_days) == (date(2024, 3, 4), 1)
+    assert (second.local_date, second.streak_days) == (date(2024, 3, 5), 2)
+    assert store.member(mid).points_balance == 3     # 1 + 2
+    # a third on the same Shanghai day (still before 16:00Z of the 5th) is refused
+    await refused(store, UserErrorCode.ALREADY_CHECKED_IN, check_in, standard,
+                  datetime(2024, 3, 5, 15, 59, 59, tzinfo=UTC), mid, "c")
+    assert_wallet(store, standard, mid)
+
+
+async def test_check_in_same_key_replays_the_first_answer(store, standard):
+    mid = store.add_member()
+    first = await ok(store, check_in, standard, at("2024-03-04", 9), mid, "key-1")
+    again = await replayed(store, check_in, standard, at("2024-03-04", 11), mid, "key-1")
+    assert again == first
+    # even the next day the same key answers the first check-in and pays nothing
+    later = await replayed(store, check_in, standard, at("2024-03-05", 9), mid, "key-1")
+    assert later == first
+    assert store.member(mid).points_balance == 1
+    # a new key checks in for the 5th: streak 2
+    second = await ok(store, check_in, standard, at("2024-03-05", 9), mid, "key-2")
+    assert second.streak_days == 2 and store.member(mid).points_balance == 3
+    # keys are trimmed: " key-2 " is key-2
+    assert await replayed(store, check_in, standard, at("2024-03-05", 12), mid, " key-2 ") == second
+    assert_wallet(store, standard, mid)
+
+
+async def test_check_in_refusals(store, standard):
+    mid = store.add_member()
+    await ok(store, check_in, standard, at("2024-03-04", 9), mid, "k1")
+    error = await refused(store, UserErrorCode.ALREADY_CHECKED_IN, check_in, standard, at("2024-03-04", 23), mid, "k2")
+    assert error.message
+    await refused(store, UserErrorCode.NOT_FOUND, check_in, standard, at("2024-03-04"), 999, "k3")
+    error = await refused(store, UserErrorCode.INVALID_INPUT, check_in, standard, at("2024-03-05"), mid, "   ")
+    assert error.field == ["input", "idempotencyKey"]
+    await refused(store, UserErrorCode.INVALID_INPUT, check_in, standard, at("2024-03-05"), mid, "k" * 129)
+    # 128 characters is fine
+    await ok(store, check_in, standard, at("2024-03-05"), mid, "k" * 128)
+    assert store.member(mid).points_balance == 3
+    assert_wallet(store, standard, mid)
+
+
+def test_check_in_status(standard):
+    day = date(2024, 3, 7)
+    six = CheckIn(1, day - timedelta(days=1), 6, 6, at("2024-03-06"), id=1)
+    # not yet today, yesterday was day 6: today would be day 7 → 7 + 20
+    status = check_in_status(standard, None, six)
+    assert (status.checked_in_today, status.streak_days, status.today_reward) == (False, 6, 27)
+    # a day was missed: the live streak is 0 and today would pay 1
+    status = check_in_status(standard, None, None)
+    assert (status.checked_in_today, status.streak_days, status.today_reward) == (False, 0, 1)
+    # checked in today: what it gave
+    today = CheckIn(1, day, 7, 27, at("2024-03-07"), id=2)
+    status = check_in_status(standard, today, six)
+    assert (status.checked_in_today, status.streak_days, status.today_reward) == (True, 7, 27)
+
+
+# ====================================================================== profile
+
+
+async def test_profile_tasks_pay_once(store, standard):
+    mid = store.add_member()
+    now = at("2024-03-04")
+    change = ProfileChange(nickname="  小明 ", birthday=date(1990, 5, 20), gender="FEMALE", household_size=3)
+    member, awarded = await ok(store, update_profile, standard, now, mid, change)
+    assert awarded == 15                          # birthday 5 + gender 5 + household size 5
+    assert (member.nickname, member.birthday, member.gender, member.household_size) == \
+        ("小明", date(1990, 5, 20), "FEMALE", 3)
+    assert store.member(mid).points_balance == 15
+    assert [(e.kind, e.delta) for e in store.ledger_of(mid)] == [("TASK", 5)] * 3
+    # the same values again: accepted, nothing paid
+    again = ProfileChange(birthday=date(1990, 5, 20), gender="MALE", household_size=4)
+    member, awarded = await ok(store, update_profile, standard, at("2024-03-05"), mid, again)
+    assert awarded == 0 and (member.gender, member.household_size) == ("MALE", 4)
+    assert store.member(mid).points_balance == 15
+    # a different birthday is refused and changes nothing (not even the nickname sent with it)
+    error = await refused(store, UserErrorCode.INVALID_INPUT, update_profile, standard, at("2024-03-06"), mid,
+                          ProfileChange(nickname="other", birthday=date(1991, 5, 20)))
+    assert error.field == ["input", "birthday"]
+    assert store.member(mid).nickname == "小明"
+    assert_wallet(store, standard, mid)
+
+
+async def test_undisclosed_gender_pays_nothing_until_disclosed(store, standard):
+    mid = store.add_member()
+    _, awarded = await ok(store, update_profile, standard, at("2024-03-04"), mid, ProfileChange(gender="UNDISCLOSED"))
+    assert awarded == 0 and store.ledger_of(mid) == []
+    _, awarded = await ok(store, update_profile, standard, at("2024-03-05"), mid, ProfileChange(gender="MALE"))
+    assert awarded == 5
+    _, awarded = await ok(store, update_profile, standard, at("2024-03-06"), mid, ProfileChange(gender="FEMALE"))
+    assert awarded == 0
+    assert store.member(mid).points_balance == 5
+    assert_wallet(store, standard, mid)
+
+
+@pytest.mark.parametrize("change, field_name", [
+    (ProfileChange(nickname=""), "nickname"),
+    (ProfileChange(nickname="   "), "nickname"),
+    (ProfileChange(nickname="名" * 33), "nickname"),
+    (ProfileChange(nickname="a\nb"), "nickname"),
+    (ProfileChange(birthday=date(1899, 12, 31)), "birthday"),
+    (ProfileChange(birthday=date(2024, 3, 6)), "birthday"),      # tomorrow in Shanghai
+    (ProfileChange(gender="OTHER"), "gender"),
+    (ProfileChange(household_size=0), "householdSize"),
+    (ProfileChange(household_size=21), "householdSize"),
+])
+async def test_invalid_profile_input(store, standard, change, field_name):
+    mid = store.add_member()
+    # 2024-03-04 16:30Z is already 5 March in Shanghai
+    now = datetime(2024, 3, 4, 16, 30, tzinfo=UTC)
+    error = await refused(store, UserErrorCode.INVALID_INPUT, update_profile, standard, now, mid, change)
+    assert error.field == ["input", field_name]
+
+
+async def test_profile_limits_are_accepted(store, standard):
+    mid = store.add_member()
+    now = datetime(2024, 3, 4, 16, 30, tzinfo=UTC)   # 5 March local: a birthday of "today" is allowed
+    change = ProfileChange(nickname="名" * 32, birthday=date(2024, 3, 5), household_size=20)
+    _, awarded = await ok(store, update_profile, standard, now, mid, change)
+    assert awarded == 10
+    _, awarded = await ok(store, update_profile, standard, now, store.add_member("dev-b"),
+                          ProfileChange(birthday=date(1900, 1, 1), household_size=1))
+    assert awarded == 10
+
+
+async def test_fresh_grocery_gender_pays_nothing(fresh):
+    store = FakeStore(fresh)
+    mid = store.add_member()
+    change = ProfileChange(birthday=date(1990, 5, 20), gender="FEMALE", household_size=3)
+    _, awarded = await ok(store, update_profile, fresh, at("2024-03-04"), mid, change)
+    assert awarded == 10                          # birthday 5 + household 5; gender 0
+    assert [e.delta for e in store.ledger_of(mid)] == [5, 5]
+    assert_wallet(store, fresh, mid)
+
+
+# ====================================================================== orders
+
+
+async def test_order_upgrades_regular_to_gold_granting_both_gifts_once(store, standard):
+    mid = store.add_member()
+    wednesday = at("2024-03-06")                  # 10:00 local, Wednesday
+    order = await ok(store, record_order, standard, wednesday, mid, "O-1", 250000, 800, "APP", wednesday)
+    # ¥2500 at regular (tier before the order), weekday: 2500 × 1.0 × 1 = 2500 points; growth 2500 → gold
+    assert (order.points_earned, order.growth_earned, order.shipping_fee) == (2500, 2500, 800)
+    member = store.member(mid)
+    assert (member.tier_code, member.growth_value) == ("gold", 2500)
+    # gifts of silver (100 + 2 × 满30减5) and gold (300 + 3 × 满30减5): 2500 + 100 + 300 = 2900
+    assert member.points_balance == 2900
+    assert [(e.kind, e.delta) for e in store.ledger_of(mid)] == [("ORDER", 2500), ("UPGRADE_GIFT", 100),
+                                                                 ("UPGRADE_GIFT", 300)]
+    gifts = store.coupons_of(mid)
+    assert len(gifts) == 5
+    assert {(c.template_code, c.source, c.min_spend, c.discount_amount) for c in gifts} == \
+        {("full30off5", "UPGRADE_GIFT", 3000, 500)}
+    assert {c.valid_until for c in gifts} == {end_of_local_day("2024-04-05")}   # 6 March + 30 days
+    assert store.state.gift_levels[mid] == {2, 3}
+    # the tier is valid for 12 months from that moment (same local wall time)
+    assert member.tier_expires_at == at("2025-03-06")
+    assert_wallet(store, standard, mid)
+
+    # retry with the same input: the same order, nothing more
+    assert await replayed(store, record_order, standard, at("2024-03-07"), mid, "O-1", 250000, 800, "APP",
+                          wednesday) == order
+    # the same externalId with any other field is refused
+    for args in ((250001, 800, "APP", wednesday), (250000, 0, "APP", wednesday),
+                 (250000, 800, "STORE", wednesday), (250000, 800, "APP", wednesday + timedelta(seconds=1))):
+        error = await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, record_order, standard,
+                              at("2024-03-07"), mid, "O-1", *args)
+        assert error.field is None or error.field[-1] == "externalId"
+
+    # now gold: a Tuesday order of ¥123.45 earns floor(123 × 1.2 × 2) = floor(295.2) = 295, growth 123
+    tuesday = at("2024-03-12")
+    order2 = await ok(store, record_order, standard, tuesday, mid, "O-2", 12345, None, "MINI_PROGRAM", tuesday)
+    assert (order2.points_earned, order2.growth_earned) == (295, 123)
+    member = store.member(mid)
+    assert (member.points_balance, member.growth_value, member.tier_code) == (3195, 2623, "gold")
+    assert len(store.coupons_of(mid)) == 5        # no new gifts
+    assert_wallet(store, standard, mid)
+
+    # refunding O-1 entirely takes back 2500 points and 2500 growth: 123 growth → regular, gifts kept
+    await ok(store, refund_order, standard, at("2024-03-13"), "O-1", "RF-1", 250000)
+    member = store.member(mid)
+    assert (member.points_balance, member.growth_value, member.tier_code) == (695, 123, "regular")
+    assert member.tier_expires_at is None
+    assert len(store.coupons_of(mid)) == 5
+    assert_wallet(store, standard, mid)
+
+    # back to gold with another ¥2000: no gift a second time in the member's life
+    order3 = await ok(store, record_order, standard, at("2024-03-13"), mid, "O-3", 200000, 0, "STORE",
+                      at("2024-03-13"))
+    assert order3.points_earned == 2000           # at regular, Wednesday
+    member = store.member(mid)
+    assert (member.tier_code, member.growth_value, member.points_balance) == ("gold", 2123, 2695)
+    assert [e.kind for e in store.ledger_of(mid)].count("UPGRADE_GIFT") == 2
+    assert len(store.coupons_of(mid)) == 5
+    assert member.tier_expires_at == at("2025-03-13")
+    assert_wallet(store, standard, mid)
+
+
+async def test_order_straight_to_diamond_grants_three_gifts(store, standard):
+    mid = store.add_member()
+    now = at("2024-03-06")
+    await ok(store, record_order, standard, now, mid, "D-1", 500000, None, "APP", now)
+    member = store.member(mid)
+    # 5000 points + gifts 100 + 300 + 800 = 6200; coupons 2 + 3 + 5 = 10
+    assert (member.tier_code, member.points_balance) == ("diamond", 6200)
+    assert len(store.coupons_of(mid)) == 10
+    assert store.state.gift_levels[mid] == {2, 3, 4}
+    assert_wallet(store, standard, mid)
+
+
+async def test_member_day_is_the_local_date_of_paid_at(store, standard):
+    mid = store.add_member()
+    # Monday 2024-03-04 16:30Z is Tuesday 00:30 in Shanghai: doubled. Recorded on Wednesday.
+    order = await ok(store, record_order, standard, at("2024-03-06"), mid, "T-1", 10000, None, "APP",
+                     datetime(2024, 3, 4, 16, 30, tzinfo=UTC))
+    assert order.points_earned == 200             # 100 × 1.0 × 2
+    # Tuesday 2024-03-05 16:30Z is Wednesday 00:30 in Shanghai: not doubled
+    order = await ok(store, record_order, standard, at("2024-03-06"), mid, "T-2", 10000, None, "APP",
+                     datetime(2024, 3, 5, 16, 30, tzinfo=UTC))
+    assert order.points_earned == 100
+    assert_wallet(store, standard, mid)
+
+
+async def test_third_party_orders_earn_nothing(store, standard):
+    mid = store.add_member()
+    now = at("2024-03-05")                        # even on a Tuesday
+    order = await ok(store, record_order, standard, now, mid, "TP-1", 99900, None, "THIRD_PARTY", now)
+    assert (order.points_earned, order.growth_earned) == (0, 0)
+    assert store.ledger_of(mid) == [] and store.state.growth_log == []
+    assert store.member(mid).points_balance == 0
+    assert_wallet(store, standard, mid)
+
+
+async def test_record_order_refusals(store, standard):
+    mid = store.add_member()
+    now = at("2024-03-06")
+    await refused(store, UserErrorCode.NOT_FOUND, record_order, standard, now, 999, "X", 100, None, "APP", now)
+    await refused(store, UserErrorCode.NOT_FOUND, record_order, standard, now, None, "X", 100, None, "APP", now)
+    await refused(store, UserErrorCode.INVALID_INPUT, record_order, standard, now, mid, "X", -1, None, "APP", now)
+    await refused(store, UserErrorCode.INVALID_INPUT, record_order, standard, now, mid, "X", 100, -5, "APP", now)
+    await refused(store, UserErrorCode.INVALID_INPUT, record_order, standard, now, mid, "X", 100, None, "WEB", now)
+    await refused(store, UserErrorCode.INVALID_INPUT, record_order, standard, now, mid, "", 100, None, "APP", now)
+
+
+# ====================================================================== refunds
+
+
+async def test_partial_refunds_take_back_in_proportion(store, standard):
+    mid = store.add_member()
+    tuesday = at("2024-03-05")
+    order = await ok(store, record_order, standard, tuesday, mid, "R-1", 12345, None, "APP", tuesday)
+    # floor(123.45) = 123 × 2 (Tuesday) = 246 points; growth ¥123.45 → 123
+    assert (order.points_earned, order.growth_earned) == (246, 123)
+    # cumulative refunds 1000, 3345, 7345, 12345 fen:
+    #   points floor(246 × so_far / 12345) = 19, 66, 146, 246 → steps 19, 47, 80, 100
+    #   growth floor(123 × so_far / 12345) =  9, 33,  73, 123 → steps  9, 24, 40,  50
+    steps = [("F-1", 1000, 19, 9), ("F-2", 2345, 47, 24), ("F-3", 4000, 80, 40), ("F-4", 5000, 100, 50)]
+    points, growth, refunded = 246, 123, 0
+    for refund_id, amount, points_back, growth_back in steps:
+        result = await ok(store, refund_order, standard, at("2024-03-07"), "R-1", refund_id, amount)
+        points, growth, refunded = points - points_back, growth - growth_back, refunded + amount
+        assert result.refunded_amount == refunded
+        member = store.member(mid)
+        assert (member.points_balance, member.growth_value) == (points, growth)
+        [refund] = [r for r in store.state.refunds.values() if r.external_refund_id == refund_id]
+        assert (refund.amount, refund.points_taken_back, refund.growth_taken_back, refund.points_returned) == \
+            (amount, points_back, growth_back, 0)
+        assert store.ledger_of(mid)[-1].kind == "REFUND" and store.ledger_of(mid)[-1].delta == -points_back
+        assert_wallet(store, standard, mid)
+    stored = next(o for o in store.state.orders.values() if o.external_id == "R-1")
+    assert (stored.refunded_amount, stored.points_taken_back, stored.growth_taken_back) == (12345, 246, 123)
+    assert (points, growth) == (0, 0)
+
+    # retries of a refund replay; a changed amount under the same refund id is refused
+    assert (await replayed(store, refund_order, standard, at("2024-03-08"), "R-1", "F-2", 2345)).refunded_amount \
+        == 12345
+    await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, refund_order, standard, at("2024-03-08"),
+                  "R-1", "F-2", 2000)
+    await refused(store, UserErrorCode.REFUND_EXCEEDS_ORDER, refund_order, standard, at("2024-03-08"),
+                  "R-1", "F-5", 1)
+
+
+async def test_refund_refusals(store, standard):
+    mid = store.add_member()
+    now = at("2024-03-06")
+    await ok(store, record_order, standard, now, mid, "R-2", 10000, None, "APP", now)
+    error = await refused(store, UserErrorCode.ORDER_NOT_FOUND, refund_order, standard, now, "nope", "F", 100)
+    assert error.field == ["input", "externalId"]
+    await refused(store, UserErrorCode.REFUND_EXCEEDS_ORDER, refund_order, standard, now, "R-2", "F", 10001)
+    await refused(store, UserErrorCode.INVALID_INPUT, refund_order, standard, now, "R-2", "F", 0)
+    await refused(store, UserErrorCode.INVALID_INPUT, refund_order, standard, now, "R-2", "F", -100)
+    await ok(store, refund_order, standard, now, "R-2", "F", 6000)
+    # 4000 fen are left
+    await refused(store, UserErrorCode.REFUND_EXCEEDS_ORDER, refund_order, standard, now, "R-2", "G", 4001)
+    await ok(store, refund_order, standard, now, "R-2", "G", 4000)
+    assert store.member(mid).points_balance == 0
+    assert_wallet(store, standard, mid)
+    # a refund id is one refund: used again for another order it is refused
+    await ok(store, record_order, standard, now, mid, "R-3", 10000, None, "APP", now)
+    await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, refund_order, standard, now, "R-3", "G", 4000)
+
+
+async def test_refund_gives_back_offset_points_and_can_leave_a_debt(store, standard):
+    mid = store.add_member()
+    wed = at("2024-03-06")
+    await ok(store, record_order, standard, wed, mid, "A", 30000, None, "APP", wed)       # +300, growth 300
+    # 100 points off order B at checkout (¥101 order: limit half = 5050 fen = 5000 points)
+    offset = await ok(store, redeem_points_for_order, standard, wed, mid, "B", 100, 10100)
+    assert offset.amount_off == 100                                                      # 100 points = ¥1
+    await ok(store, record_order, standard, wed, mid, "B", 10000, None, "APP", wed)       # +100, growth 400
+    assert store.member(mid).points_balance == 300                                       # 300 − 100 + 100
+    assert_wallet(store, standard, mid)
+
+    # refund half of B: take back floor(100 × 5000/10000) = 50, give back floor(100 × 5000/10000) = 50 spent
+    await ok(store, refund_order, standard, at("2024-03-07"), "B", "B-1", 5000)
+    member = store.member(mid)
+    assert (member.points_balance, member.growth_value) == (300, 350)
+    last_two = store.ledger_of(mid)[-2:]
+    assert [(e.kind, e.delta) for e in last_two] == [("REFUND", -50), ("REFUND", 50)]
+    # the returned points are a new lot with a fresh 12-month expiry
+    assert last_two[1].expires_at == end_of_local_day("2025-03-07")
+    assert store.lots_of(mid)[-1].points == 50 and store.lots_of(mid)[-1].remaining == 50
+    assert_wallet(store, standard, mid)
+    await ok(store, refund_order, standard, at("2024-03-07"), "B", "B-2", 5000)
+    assert next(o for o in store.state.offsets.values()).points_returned == 100         # all of it, no more
+    assert store.member(mid).points_balance == 300
+    assert_wallet(store, standard, mid)
+
+    # spend everything at checkout, then refund order A: 300 taken back from a balance of 0
+    await ok(store, redeem_points_for_order, standard, at("2024-03-08"), mid, "C", 300, 60000)
+    assert store.member(mid).points_balance == 0
+    await ok(store, refund_order, standard, at("2024-03-09"), "A", "A-1", 30000)
+    member = store.member(mid)
+    assert (member.points_balance, member.points_debt, member.growth_value) == (-300, 300, 0)
+    assert_wallet(store, standard, mid)
+    # below zero nothing can be redeemed
+    await refused(store, UserErrorCode.INSUFFICIENT_POINTS, redeem_reward, standard, at("2024-03-09"), mid,
+                  store.reward_id("coupon-free-shipping"), "rr-1")
+    # the next points repay the debt first: a check-in of 1 → balance −299, debt 299, the lot is empty
+    await ok(store, check_in, standard, at("2024-03-10"), mid, "ci")
+    member = store.member(mid)
+    assert (member.points_balance, member.points_debt) == (-299, 299)
+    assert store.lots_of(mid)[-1].remaining == 0
+    assert_wallet(store, standard, mid)
+
+
+# ====================================================================== offsets at checkout
+
+
+async def test_points_offset_rules(store, standard):
+    mid = store.add_member()
+    now = at("2024-03-06")
+    await give_points(store, standard, mid, 1000, now)
+    for points, amount in ((50, 10000), (150, 10000), (0, 10000), (5100, 10000), (200, 399)):
+        # under 100, not a multiple of 100, over half of the order (¥100 → 5000; ¥3.99 → 100)
+        await refused(store, UserErrorCode.INVALID_INPUT, redeem_points_for_order, standard, now, mid, "P", points,
+                      amount)
+    await refused(store, UserErrorCode.INSUFFICIENT_POINTS, redeem_points_for_order, standard, now, mid, "P",
+                  1100, 100000)
+    offset = await ok(store, redeem_points_for_order, standard, now, mid, "P", 500, 10000)
+    assert (offset.points, offset.amount_off) == (500, 500)
+    assert await replayed(store, redeem_points_for_order, standard, now, mid, "P", 500, 10000) == offset
+    await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, redeem_points_for_order, standard, now, mid, "P",
+                  400, 10000)
+    assert store.member(mid).points_balance == 500
+    assert_wallet(store, standard, mid)
+
+
+async def test_fresh_grocery_offset_can_cover_the_whole_order(fresh):
+    store = FakeStore(fresh)
+    mid = store.add_member()
+    now = at("2024-03-06")
+    await give_points(store, fresh, mid, 200, now)
+    # ¥12.34 order: 100% → 123.4 coins → 120 in tens = ¥12 off
+    offset = await ok(store, redeem_points_for_order, fresh, now, mid, "FP", 120, 1234)
+    assert offset.amount_off == 1200
+    await refused(store, UserErrorCode.INVALID_INPUT, redeem_points_for_order, fresh, now, mid, "FQ", 130, 1234)
+    await refused(store, UserErrorCode.INVALID_INPUT, redeem_points_for_order, fresh, now, mid, "FQ", 15, 1234)
+    assert store.member(mid).points_balance == 80
+    assert_wallet(store, fresh, mid)
+
+
+# ====================================================================== rewards
+
+
+async def test_redeem_a_coupon_reward(store, standard):
+    mid = store.add_member()
+    now = at("2024-03-06")
+    await give_points(store, standard, mid, 1000, now)
+    reward_id = store.reward_id("coupon-5-no-threshold")
+    redemption = await ok(store, redeem_reward, standard, now, mid, reward_id, "r-1")
+    assert (redemption.points_spent, redemption.status, redemption.reward_id) == (500, "COMPLETED", reward_id)
+    coupon = store.state.coupons[redemption.coupon_id]
+    # 5元无门槛券: AMOUNT_OFF 500, minSpend 0, valid 30 days (6 March + 30 = 5 April)
+    assert (coupon.member_id, coupon.source, coupon.kind, coupon.discount_amount, coupon.min_spend) == \
+        (mid, "REDEMPTION", "AMOUNT_OFF", 500, 0)
+    assert coupon.valid_until == end_of_local_day("2024-04-05")
+    assert store.member(mid).points_balance == 500
+    assert store.ledger_of(mid)[-1].kind == "REDEMPTION" and store.ledger_of(mid)[-1].delta == -500
+    assert_wallet(store, standard, mid)
+    # the same key replays, another reward under it is refused
+    assert await replayed(store, redeem_reward, standard, now, mid, reward_id, "r-1") == redemption
+    await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, redeem_reward, standard, now, mid,
+                  store.reward_id("coupon-free-shipping"), "r-1")
+    # another key redeems again
+    await ok(store, redeem_reward, standard, now, mid, reward_id, "r-2")
+    assert store.member(mid).points_balance == 0
+    assert_wallet(store, standard, mid)
+
+
+async def test_redeem_goods_takes_stock(store, standard):
+    mid = store.add_member()
+    now = at("2024-03-06")
+    await give_points(store, standard, mid, 3000, now)
+    bag = store.reward_id("goods-canvas-bag")
+    redemption = await ok(store, redeem_reward, standard, now, mid, bag, "bag")
+    assert (redemption.status, redemption.coupon_id, redemption.points_spent) == ("PENDING_FULFILMENT", None, 3000)
+    assert store.state.rewards[bag].stock == 99
+    assert store.coupons_of(mid) == []
+    assert store.member(mid).points_balance == 0
+    assert_wallet(store, standard, mid)
+
+
+async def test_redeem_refusals_in_contract_order(store, standard):
+    now = at("2024-03-06")
+    regular = store.add_member("dev-r")
+    await give_points(store, standard, regular, 1000, now)
+    bag, ten_percent = store.reward_id("goods-canvas-bag"), store.reward_id("coupon-10-percent-off")
+
+    # NOT_FOUND: unknown, missing, inactive
+    for reward_id in (999, None):
+        error = await refused(store, UserErrorCode.NOT_FOUND, redeem_reward, standard, now, regular, reward_id, "k")
+        assert error.field == ["input", "rewardId"]
+    store.state.rewards[store.reward_id("coupon-50-off-10")].active = False
+    await refused(store, UserErrorCode.NOT_FOUND, redeem_reward, standard, now, regular,
+                  store.reward_id("coupon-50-off-10"), "k")
+    # TIER_TOO_LOW before OUT_OF_STOCK before INSUFFICIENT_POINTS: 9折券 is for silver and above
+    store.state.rewards[ten_percent].stock = 0
+    await refused(store, UserErrorCode.TIER_TOO_LOW, redeem_reward, standard, now, regular, ten_percent, "k")
+    # the canvas bag (3000, level 1): out of stock answers before the balance of 1000
+    store.state.rewards[bag].stock = 0
+    await refused(store, UserErrorCode.OUT_OF_STOCK, redeem_reward, standard, now, regular, bag, "k")
+    store.state.rewards[bag].stock = 1
+    await refused(store, UserErrorCode.INSUFFICIENT_POINTS, redeem_reward, standard, now, regular, bag, "k")
+    await refused(store, UserErrorCode.NOT_FOUND, redeem_reward, standard, now, 999, bag, "k")
+    await refused(store, UserErrorCode.INVALID_INPUT, redeem_reward, standard, now, regular, bag, "")
+    assert store.member(regular).points_balance == 1000
+    assert store.state.rewards[bag].stock == 1
+
+    # a silver member passes the tier check and meets the stock, then the balance
+    silver = store.add_member("dev-s")
+    await ok(store, record_order, standard, now, silver, "S-1", 50000, None, "APP", now)   # growth 500 → silver
+    assert store.member(silver).tier_code == "silver"
+    await refused(store, UserErrorCode.OUT_OF_STOCK, redeem_reward, standard, now, silver, ten_percent, "k")
+    store.state.rewards[ten_percent].stock = None
+    # 500 + 100 (gift) = 600 < 1500
+    await refused(store, UserErrorCode.INSUFFICIENT_POINTS, redeem_reward, standard, now, silver, ten_percent, "k")
+    await give_points(store, standard, silver, 900, now)
+    redemption = await ok(store, redeem_reward, standard, now, silver, ten_percent, "k")
+    coupon = store.state.coupons[redemption.coupon_id]
+    assert (coupon.kind, coupon.discount_percent, coupon.min_spend, coupon.discount_amount) == \
+        ("PERCENT_OFF", 10, 10000, None)
+    assert store.member(silver).points_balance == 0
+    assert_wallet(store, standard, silver)
+    assert_wallet(store, standard, regular)
+
+
+async def test_spending_takes_the_soonest_expiring_lots_first(store, standard):
+    mid = store.add_member()
+    await give_points(store, standard, mid, 400, at("2024-03-01"))     # expires end of 2025-03-01
+    await give_points(store, standard, mid, 300, at("2024-06-01"))     # expires end of 2025-06-01
+    await give_points(store, standard, mid, 100, at("2024-02-29"))     # leap day: expires end of 2025-02-28
+    assert [lot.expires_at for lot in store.lots_of(mid)] == [
+        end_of_local_day("2025-03-01"), end_of_local_day("2025-06-01"), end_of_local_day("2025-02-28")]
+    await ok(store, redeem_reward, standard, at("2024-06-10"), mid, store.reward_id("coupon-5-no-threshold"), "x")
+    # 500: 100 from the leap-day lot, then 400 from the March lot; the June lot is untouched
+    assert [lot.remaining for lot in store.lots_of(mid)] == [0, 300, 0]
+    assert store.member(mid).points_balance == 300
+    assert_wallet(store, standard, mid)
+
+
+async def test_expired_lots_cannot_be_spent(store, standard):
+    mid = store.add_member()
+    await give_points(store, standard, mid, 400, at("2023-03-01"))     # expires 2024-03-01 23:59:59 local
+    await give_points(store, standard, mid, 300, at("2024-01-10"))
+    five_yuan = store.reward_id("coupon-5-no-threshold")
+    # the expiry job has not run: the balance still says 700, but only 300 have not expired
+    error = await refused(store, UserErrorCode.INSUFFICIENT_POINTS, redeem_reward, standard,
+                          at("2024-03-02", 0, 0, 0), mid, five_yuan, "late")
+    assert "300" in error.message
+    # in the last second of the lot's validity it still counts
+    await ok(store, redeem_reward, standard, at("2024-03-01", 23, 59, 59).replace(microsecond=900_000), mid,
+             five_yuan, "just-in-time")
+    assert [lot.remaining for lot in store.lots_of(mid)] == [0, 200]
+    assert_wallet(store, standard, mid)
+
+
+# ====================================================================== coupons
+
+
+async def test_monthly_coupons_and_using_them(store, standard):
+    mid = store.add_member()
+    # regular has no monthly grant: TIER_TOO_LOW, even on a claim day
+    await refused(store, UserErrorCode.TIER_TOO_LOW, claim_monthly_coupons, standard, at("2024-03-01"), mid)
+    await ok(store, record_order, standard, at("2024-03-06"), mid, "G-1", 200000, None, "APP", at("2024-03-06"))
+    assert store.member(mid).tier_code == "gold"
+    # 6 March is past day 5; 1 April 00:00 local (31 March 16:00Z) is a claim day
+    await refused(store, UserErrorCode.NOT_CLAIMABLE, claim_monthly_coupons, standard, at("2024-03-06"), mid)
+    await refused(store, UserErrorCode.NOT_CLAIMABLE, claim_monthly_coupons, standard,
+                  datetime(2024, 3, 31, 15, 59, 59, tzinfo=UTC), mid)
+    issued = await ok(store, claim_monthly_coupons, standard, datetime(2024, 3, 31, 16, 0, tzinfo=UTC), mid)
+    # gold: 3 × 满50减5, valid to the end of April
+    assert [(c.template_code, c.source, c.claim_period, c.valid_until) for c in issued] == \
+        [("full50off5", "MONTHLY_GIFT", "2024-04", end_of_local_day("2024-04-30"))] * 3
+    await refused(store, UserErrorCode.ALREADY_CLAIMED, claim_monthly_coupons, standard, at("2024-04-05", 23), mid)
+
+    coupon_id = issued[0].id
+    await refused(store, UserErrorCode.MIN_SPEND_NOT_MET, use_coupon, at("2024-04-10"), mid, coupon_id, "U-1", 4999)
+    await refused(store, UserErrorCode.NOT_FOUND, use_coupon, at("2024-04-10"), store.add_member("dev-x"),
+                  coupon_id, "U-1", 5000)
+    used = await ok(store, use_coupon, at("2024-04-10"), mid, coupon_id, "U-1", 5000)
+    assert (used.status, used.applied_discount, used.used_order_id) == ("USED", 500, "U-1")
+    assert await replayed(store, use_coupon, at("2024-04-11"), mid, coupon_id, "U-1", 5000) == used
+    await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, use_coupon, at("2024-04-11"), mid, coupon_id, "U-1",
+                  6000)
+    await refused(store, UserErrorCode.COUPON_ALREADY_USED, use_coupon, at("2024-04-11"), mid, coupon_id, "U-2",
+                  5000)
+    # valid to 23:59:59 on 30 April local, not a second longer
+    await ok(store, use_coupon, at("2024-04-30", 23, 59, 59), mid, issued[1].id, "U-3", 5000)
+    await refused(store, UserErrorCode.COUPON_EXPIRED, use_coupon, at("2024-05-01", 0, 0, 0), mid, issued[2].id,
+                  "U-4", 5000)
+
+
+async def test_percent_off_coupon_takes_its_share(store, standard):
+    mid = store.add_member()
+    await give_points(store, standard, mid, 1500, at("2024-03-06"))
+    await ok(store, record_order, standard, at("2024-03-06"), mid, "S", 50000, None, "APP", at("2024-03-06"))
+    redemption = await ok(store, redeem_reward, standard, at("2024-03-06"), mid,
+                          store.reward_id("coupon-10-percent-off"), "pct")
+    used = await ok(store, use_coupon, at("2024-03-07"), mid, redemption.coupon_id, "PO", 12345)
+    assert used.applied_discount == 1234          # floor(12345 × 10 / 100)
