@@ -459,6 +459,8 @@ def load_program(path: str | Path) -> Program:
         raise ProgramError(f"{path}: no such program file") from None
     except UnicodeDecodeError:
         raise ProgramError(f"{path}: not UTF-8 text (save the program file as UTF-8)") from None
+    except OSError as exc:
+        raise ProgramError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ProgramError(f"{path}: not valid TOML: {exc}") from None
     return parse_program(data, str(path))

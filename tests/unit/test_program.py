@@ -410,3 +410,8 @@ def test_load_a_file_that_is_not_utf8(tmp_path):
     path.write_bytes(STANDARD_PATH.read_text(encoding="utf-8").encode("gbk"))
     with pytest.raises(ProgramError, match=r"gbk\.toml: .*UTF-8"):
         load_program(path)
+
+
+def test_load_a_path_that_cannot_be_read(tmp_path):
+    with pytest.raises(ProgramError, match="cannot be read"):
+        load_program(tmp_path)  # a directory, not a file
