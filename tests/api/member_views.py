@@ -2,6 +2,20 @@
 `MemberViews(default_now)` binds the clock each file's scenarios run at."""
 from __future__ import annotations
 
+from datetime import datetime
+
+# The week the order, refund and offset scenarios run in (Shanghai time); Tuesday is member day.
+MON = "2026-03-02T10:00:00+08:00"
+TUE = "2026-03-03T10:00:00+08:00"
+WED = "2026-03-04T10:00:00+08:00"
+THU = "2026-03-05T10:00:00+08:00"
+FRI = "2026-03-06T10:00:00+08:00"
+NEXT_TUE = "2026-03-10T10:00:00+08:00"
+
+
+def dt(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
 
 class MemberViews:
     def __init__(self, default_now: str):

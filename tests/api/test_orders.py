@@ -7,30 +7,19 @@ Calendar (Asia/Shanghai): 2026-03-02 is a Monday, 2026-03-03 a Tuesday (member d
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 import pytest
 
 
 from api.ids import to_global_id
 
-from tests.api.member_views import MemberViews
-
-MON = "2026-03-02T10:00:00+08:00"
-TUE = "2026-03-03T10:00:00+08:00"
-WED = "2026-03-04T10:00:00+08:00"
-THU = "2026-03-05T10:00:00+08:00"
-FRI = "2026-03-06T10:00:00+08:00"
+from tests.api.member_views import MON, TUE, WED, THU, FRI, MemberViews, dt
 
 
 # ----------------------------------------------------------------------------- helpers
 
 
 home, history, coupons, assert_ledger_consistent, snapshot = MemberViews(WED).bound()
-
-
-def dt(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 async def member(api, code: str, now: str = WED) -> tuple[str, str]:

@@ -9,28 +9,19 @@ Calendar (Asia/Shanghai): 2026-03-04 is a Wednesday.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 import pytest
 
 
 from api.ids import to_global_id
 
-from tests.api.member_views import MemberViews
-
-WED = "2026-03-04T10:00:00+08:00"
-THU = "2026-03-05T10:00:00+08:00"
-FRI = "2026-03-06T10:00:00+08:00"
+from tests.api.member_views import WED, THU, FRI, MemberViews, dt
 
 
 # ----------------------------------------------------------------------------- helpers
 
 
 home, history, coupons, assert_ledger_consistent, snapshot = MemberViews(WED).bound()
-
-
-def dt(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 async def record(api, member_id: str, external_id: str, amount: int, *, now: str = WED) -> dict:

@@ -8,28 +8,16 @@ Calendar (Asia/Shanghai): 2026-03-03 and 2026-03-10 are Tuesdays, 2026-03-04 a W
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 import pytest
 
-from tests.api.member_views import MemberViews
-
-
-TUE = "2026-03-03T10:00:00+08:00"
-WED = "2026-03-04T10:00:00+08:00"
-THU = "2026-03-05T10:00:00+08:00"
-FRI = "2026-03-06T10:00:00+08:00"
-NEXT_TUE = "2026-03-10T10:00:00+08:00"
+from tests.api.member_views import TUE, WED, THU, FRI, NEXT_TUE, MemberViews, dt
 
 
 # ----------------------------------------------------------------------------- helpers
 
 
 home, history, coupons, assert_ledger_consistent, snapshot = MemberViews(THU).bound()
-
-
-def dt(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 async def record(api, member_id: str, external_id: str, amount: int, *, now: str = WED, paid_at: str | None = None,
