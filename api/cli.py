@@ -1,4 +1,4 @@
-"""The `loyalty` command: db upgrade, seed demo, serve, apikey create, export-schema."""
+"""The `loyalty` command: db upgrade, seed demo, serve, apikey create, export-schema, jobs, worker, verify."""
 from __future__ import annotations
 
 import argparse
@@ -74,23 +74,38 @@ def verify(args) -> None:
         sys.exit(1)
 
 
+def _moment(text: str | None) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text) if text else datetime.now(timezone.utc)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        print("loyalty: --now must be an ISO 8601 date-time with an offset", file=sys.stderr)
+        sys.exit(2)
+    return moment
+
+
 def jobs_run(args) -> None:
-    from domain.jobs import run_due_jobs
-    from persistence.unit_of_work import SqlUnitOfWork
+    from api.worker import run_jobs_once
 
     settings = _settings()
     program = load_program(settings.program_path)
-    try:
-        now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
-    except ValueError:
-        now = None
-    if now is None or now.tzinfo is None:
-        print("loyalty: --now must be an ISO 8601 date-time with an offset", file=sys.stderr)
-        sys.exit(2)
-    results = asyncio.run(_with_database(settings, lambda db: run_due_jobs(lambda: SqlUnitOfWork(db), program, now)))
+    now = _moment(args.now)
+    results = asyncio.run(_with_database(settings, lambda db: run_jobs_once(db, program, now)))
     for result in results:
-        state = "already done" if result.already_done else f"{result.processed} members"
-        print(f"{result.job} {result.period}: {state}")
+        print(result.describe())
+
+
+def worker(args) -> None:
+    import logging
+
+    from api.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings()
+    program = load_program(settings.program_path)
+    asyncio.run(_with_database(settings, lambda db: run_worker(db, program, interval=args.interval,
+                                                               report=lambda line: print(line, flush=True))))
 
 
 def export_schema(args) -> None:
@@ -123,6 +138,9 @@ def main(argv: list[str] | None = None) -> None:
     jobs_parser = jobs.add_parser("run", help="run every job due now and exit")
     jobs_parser.add_argument("--now", help="the moment to run at (ISO 8601 with offset); default the real clock")
     jobs_parser.set_defaults(run=jobs_run)
+    worker_parser = commands.add_parser("worker", help="run the due jobs every minute until stopped")
+    worker_parser.add_argument("--interval", type=float, default=60, help="seconds between runs (default 60)")
+    worker_parser.set_defaults(run=worker)
     commands.add_parser("verify", help="check every member's balances against their ledgers").set_defaults(run=verify)
     serve_parser = commands.add_parser("serve", help="serve the API")
     serve_parser.add_argument("--host", default="127.0.0.1")

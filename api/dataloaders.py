@@ -10,7 +10,9 @@ from domain.check_ins import CheckInStatus, check_in_status
 from domain.program import Program
 from persistence import queries
 from persistence.database import Reader
-from persistence.tables import benefits, check_ins, coupons, members, orders, point_entries, redemptions, rewards, tiers
+from persistence.tables import (
+    benefits, check_ins, coupons, members, notifications, orders, point_entries, redemptions, rewards, tiers,
+)
 
 
 class RowsByIdLoader(DataLoader):
@@ -96,6 +98,16 @@ class CouponCountLoader(DataLoader):
         return [counts[key] for key in keys]
 
 
+class NotificationCountsLoader(DataLoader):
+    def __init__(self, reader: Reader):
+        super().__init__()
+        self.reader = reader
+
+    async def batch_load_fn(self, member_ids):
+        counts = await queries.notification_counts(self.reader, list(member_ids))
+        return [counts.get(m, (0, 0)) for m in member_ids]
+
+
 class Loaders:
     def __init__(self, reader: Reader, now: datetime, program: Program):
         self.member = RowsByIdLoader(reader, members)
@@ -107,11 +119,15 @@ class Loaders:
         self.redemption = RowsByIdLoader(reader, redemptions)
         self.order = RowsByIdLoader(reader, orders)
         self.check_in = RowsByIdLoader(reader, check_ins)
+        self.notification = RowsByIdLoader(reader, notifications)
         self.tier_ladder = TierLadderLoader(reader)
         self.benefits_up_to_level = BenefitsUpToLevelLoader(reader)
         self.points_expiring_soon = PointsExpiringSoonLoader(reader, now, program)
         self.check_in_status = CheckInStatusLoader(reader, now, program)
         self.coupon_count = CouponCountLoader(reader, now)
+        self.notification_counts = NotificationCountsLoader(reader)
+        self.notification_page = PageLoader(lambda member_id, after, limit: queries.notification_page(
+            reader, member_id, after, limit))
         self.coupon_page = PageLoader(lambda member_id, status, after, limit: queries.coupon_page(
             reader, member_id, status, now, after, limit))
         self.point_entry_page = PageLoader(lambda member_id, after, limit: queries.point_entry_page(

@@ -59,3 +59,12 @@ def page_of(rows: list, first: int, make_node, key, has_previous: bool) -> tuple
         start_cursor=edges[0].cursor if edges else None,
         end_cursor=edges[-1].cursor if edges else None,
     )
+
+
+async def newest_first_page(loader, key: tuple, first: int, after: str | None, make_node) -> tuple[list, PageInfo]:
+    """A page of a member's list kept newest first by id: `loader` is loaded with
+    (*key, the id of the cursor's row or None, first + 1)."""
+    check_first(first)
+    after_key = decode_cursor(after, 1)
+    rows = await loader.load((*key, after_key[0] if after_key else None, first + 1))
+    return page_of(rows, first, make_node, lambda row: (row.id,), after is not None)

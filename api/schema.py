@@ -15,6 +15,7 @@ from api.ids import from_global_id
 from api.mutations.check_in import check_in
 from api.mutations.claim_monthly_coupons import claim_monthly_coupons
 from api.mutations.login_with_wechat import login_with_wechat
+from api.mutations.mark_notifications_read import mark_notifications_read
 from api.mutations.record_order import record_order
 from api.mutations.redeem_points_for_order import redeem_points_for_order
 from api.mutations.redeem_reward import redeem_reward
@@ -25,6 +26,7 @@ from api.pagination import check_first, decode_cursor, page_of
 from api.types.coupon import Coupon
 from api.types.member import Member
 from api.types.node import Node
+from api.types.notification import Notification
 from api.types.order import CheckIn, Order
 from api.types.points import PointEntry
 from api.types.reward import Redemption, Reward, RewardConnection
@@ -41,6 +43,7 @@ NODE_TYPES = {
     "Redemption": ("redemption", Redemption.from_row, lambda row: row.member_id),
     "Order": ("order", Order.from_row, lambda row: row.member_id),
     "CheckIn": ("check_in", lambda row, ctx: CheckIn.from_row(row), lambda row: row.member_id),
+    "Notification": ("notification", Notification.from_row, lambda row: row.member_id),
 }
 
 
@@ -101,6 +104,7 @@ class Mutation:
     refund_order = strawberry.mutation(resolver=refund_order)
     use_coupon = strawberry.mutation(resolver=use_coupon)
     redeem_points_for_order = strawberry.mutation(resolver=redeem_points_for_order)
+    mark_notifications_read = strawberry.mutation(resolver=mark_notifications_read)
 
 
 def build_schema() -> strawberry.Schema:
@@ -110,7 +114,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Member, Tier, Benefit, Reward, Coupon, PointEntry, Redemption, Order, CheckIn],
+        types=[Member, Tier, Benefit, Reward, Coupon, PointEntry, Redemption, Order, CheckIn, Notification],
         config=StrawberryConfig(disable_field_suggestions=True),
         extensions=[ParserCache(maxsize=256), ValidationCache(maxsize=256), MaskErrors(should_mask_error=should_mask)],
     )

@@ -13,20 +13,23 @@ from domain.program import CouponGrant, Program
 from domain.rules import coupon_discount, coupon_valid_until
 
 
+def new_coupon(program: Program, member_id: int, template_code: str, source: str, now: datetime,
+               claim_period: str | None = None) -> Coupon:
+    """A coupon of program `coupon_templates[template_code]`, issued at `now`."""
+    template = program.coupon_templates[template_code]
+    return Coupon(
+        member_id=member_id, template_code=template.code, title=template.title, kind=template.kind,
+        min_spend=template.min_spend, discount_amount=template.discount_amount,
+        discount_percent=template.discount_percent, valid_from=now,
+        valid_until=coupon_valid_until(template, now, program.calendar), source=source, claim_period=claim_period,
+    )
+
+
 async def issue(uow: UnitOfWork, program: Program, member_id: int, grant: CouponGrant, source: str, now: datetime,
                 claim_period: str | None = None) -> list[Coupon]:
     """Issue `grant.count` coupons of `grant.template` (program `coupon_templates`)."""
-    template = program.coupon_templates[grant.template]
-    valid_until = coupon_valid_until(template, now, program.calendar)
-    issued = []
-    for _ in range(grant.count):
-        issued.append(await uow.coupons.add(Coupon(
-            member_id=member_id, template_code=template.code, title=template.title, kind=template.kind,
-            min_spend=template.min_spend, discount_amount=template.discount_amount,
-            discount_percent=template.discount_percent, valid_from=now, valid_until=valid_until,
-            source=source, claim_period=claim_period,
-        )))
-    return issued
+    return [await uow.coupons.add(new_coupon(program, member_id, grant.template, source, now, claim_period))
+            for _ in range(grant.count)]
 
 
 def claim_period(program: Program, now: datetime) -> str:

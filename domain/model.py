@@ -157,3 +157,16 @@ class IdempotencyRecord:
     request_hash: str
     result_id: int
     created_at: datetime
+
+
+@dataclass
+class Notification:
+    """A message to a member, kept in an outbox that senders (WeChat subscription messages, SMS) read."""
+
+    member_id: int
+    kind: str
+    title: str
+    body: str
+    created_at: datetime
+    read_at: datetime | None = None
+    id: int | None = None

@@ -5,7 +5,8 @@ from datetime import date, datetime
 from typing import Protocol
 
 from domain.model import (
-    CheckIn, Coupon, IdempotencyRecord, LedgerEntry, Member, Order, PointsLot, PointsOffset, Redemption, Refund, Reward,
+    CheckIn, Coupon, IdempotencyRecord, LedgerEntry, Member, Notification, Order, PointsLot, PointsOffset, Redemption,
+    Refund, Reward,
 )
 
 
@@ -36,6 +37,8 @@ class GrowthRepository(Protocol):
 
 class CouponRepository(Protocol):
     async def add(self, coupon: Coupon) -> Coupon: ...
+    async def add_many(self, coupons: list[Coupon]) -> None:
+        """Insert many at once (their ids are not needed)."""
     async def lock(self, coupon_id: int) -> Coupon | None: ...
     async def save(self, coupon: Coupon) -> None: ...
     async def monthly_claimed(self, member_id: int, period: str) -> bool: ...
@@ -73,6 +76,15 @@ class IdempotencyRepository(Protocol):
     async def add(self, record: IdempotencyRecord) -> None: ...
 
 
+class NotificationRepository(Protocol):
+    async def add(self, notifications: list[Notification]) -> None: ...
+    async def owned(self, member_id: int, ids: set[int]) -> set[int]:
+        """Those of `ids` that are notifications of this member."""
+    async def mark_read(self, member_id: int, ids: set[int], now: datetime) -> None:
+        """Set readAt on those not read yet."""
+    async def unread_count(self, member_id: int) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving it without `commit()` rolls everything back."""
 
@@ -84,5 +96,6 @@ class UnitOfWork(Protocol):
     rewards: RewardRepository
     orders: OrderRepository
     idempotency: IdempotencyRepository
+    notifications: NotificationRepository
 
     async def commit(self) -> None: ...

@@ -128,8 +128,25 @@ class MonthlyCouponsRule:
 
 @dataclass(frozen=True)
 class BirthdayGiftRule:
+    """Issued by the daily jobs on days 1 to `window_days` of the member's birthday month."""
+
     min_tier_level: int
     template: str
+    window_days: int
+
+
+@dataclass(frozen=True)
+class TierPolicy:
+    validity_months: int
+    demote_after_months_without_order: int | None
+
+
+@dataclass(frozen=True)
+class ReminderRule:
+    """How far ahead the daily jobs warn of coupons and tiers lapsing (points: `expiring_soon_days`)."""
+
+    coupon_expiring_days: int
+    tier_expiring_days: int
 
 
 @dataclass(frozen=True)
@@ -137,8 +154,9 @@ class Program:
     name: str
     timezone: str
     points_name: str
+    growth_name: str
     growth: GrowthRule
-    tier_validity_months: int
+    tier_policy: TierPolicy
     tiers: tuple[TierRule, ...]
     order_points: OrderPointsRule
     signup: Gift
@@ -151,6 +169,7 @@ class Program:
     offset: OffsetRule
     monthly_coupons: MonthlyCouponsRule
     birthday_gift: BirthdayGiftRule | None
+    reminders: ReminderRule
     coupon_templates: dict[str, CouponTemplate]
     rewards: tuple[RewardSpec, ...]
     benefits: tuple[BenefitSpec, ...]
@@ -371,10 +390,13 @@ def parse_program(data: dict, source: str = "program") -> Program:
     first_day = monthly.integer("first_day", minimum=1, maximum=28)
     last_day = monthly.integer("last_day", minimum=first_day, maximum=28)
 
+    tier_policy = root.table("tier_policy")
+    reminders = root.table("reminders")
     birthday = root.optional_table("birthday_gift")
     birthday_gift = None
     if birthday:
-        birthday_gift = BirthdayGiftRule(birthday.integer("min_tier_level", minimum=1), birthday.string("template"))
+        birthday_gift = BirthdayGiftRule(birthday.integer("min_tier_level", minimum=1), birthday.string("template"),
+                                         birthday.integer("window_days", minimum=1, maximum=28))
         check_grants((CouponGrant(birthday_gift.template, 1),), birthday, "template")
 
     rewards = []
@@ -413,12 +435,17 @@ def parse_program(data: dict, source: str = "program") -> Program:
         name=head.string("name"),
         timezone=zone_name,
         points_name=head.string("points_name", "积分"),
+        growth_name=head.string("growth_name", "成长值"),
         growth=GrowthRule(
             fen_per_growth=growth.integer("fen_per_growth", minimum=1),
             min_amount=growth.integer("min_amount", default=0),
             eligible_channels=growth.channels("eligible_channels"),
         ),
-        tier_validity_months=root.table("tier_policy").integer("validity_months", minimum=1, maximum=120),
+        tier_policy=TierPolicy(
+            validity_months=tier_policy.integer("validity_months", minimum=1, maximum=120),
+            demote_after_months_without_order=tier_policy.optional_integer(
+                "demote_after_months_without_order", minimum=1, maximum=120),
+        ),
         tiers=tuple(tiers),
         order_points=OrderPointsRule(
             fen_per_unit=order.integer("fen_per_unit", minimum=1),
@@ -444,6 +471,8 @@ def parse_program(data: dict, source: str = "program") -> Program:
         ),
         monthly_coupons=MonthlyCouponsRule(first_day, last_day, monthly_grants),
         birthday_gift=birthday_gift,
+        reminders=ReminderRule(reminders.integer("coupon_expiring_days", minimum=1, maximum=366),
+                               reminders.integer("tier_expiring_days", minimum=1, maximum=366)),
         coupon_templates=templates,
         rewards=tuple(rewards),
         benefits=tuple(benefits),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain import coupons, wallet
+from domain import coupons, notifications, wallet
 from domain.model import Member
 from domain.ports import UnitOfWork
 from domain.program import Program
@@ -16,6 +16,7 @@ async def change_growth(uow: UnitOfWork, program: Program, member: Member, delta
     Up: at once, through every level reached, each level's `upgrade_gift` granted once in the
     member's life; the new tier is valid `tier_policy.validity_months` from now. Down (refunds):
     at once, keeping gifts already granted and the current validity; the base tier has none.
+    Either way the member is told (TIER_CHANGED).
     """
     applied = max(0, member.growth_value + delta) - member.growth_value
     if applied == 0:
@@ -34,9 +35,12 @@ async def change_growth(uow: UnitOfWork, program: Program, member: Member, delta
                 for grant in tier.upgrade_gift.coupons:
                     await coupons.issue(uow, program, member.id, grant, "UPGRADE_GIFT", now)
         member.tier_code = target.code
-        member.tier_expires_at = program.calendar.months_later(now, program.tier_validity_months)
+        member.tier_expires_at = program.calendar.months_later(now, program.tier_policy.validity_months)
     elif target.level < current.level and delta < 0:
         member.tier_code = target.code
         if target.level == program.base_tier.level:
             member.tier_expires_at = None
+    if member.tier_code != current.code:
+        await uow.notifications.add([notifications.tier_changed(program, member.id, current, target,
+                                                                member.tier_expires_at, now)])
     await uow.members.save(member)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Sequence
 
-from sqlalchemy import Table, and_, func, select, tuple_
+from sqlalchemy import Table, and_, case, func, select, tuple_
 
 from persistence.database import Reader
 from persistence.tables import (
-    api_keys, benefits, check_ins, coupons, point_entries, points_lots, rewards, tiers,
+    api_keys, benefits, check_ins, coupons, notifications, point_entries, points_lots, rewards, tiers,
 )
 
 
@@ -94,6 +94,21 @@ async def point_entry_page(reader: Reader, member_id: int, after_id: int | None,
         select(point_entries).where(point_entries.c.member_id == member_id,
                                     point_entries.c.id < after_id if after_id is not None else True)
         .order_by(point_entries.c.id.desc()).limit(limit)))
+
+
+async def notification_page(reader: Reader, member_id: int, after_id: int | None, limit: int) -> list:
+    return list(await reader.execute(
+        select(notifications).where(notifications.c.member_id == member_id,
+                                    notifications.c.id < after_id if after_id is not None else True)
+        .order_by(notifications.c.id.desc()).limit(limit)))
+
+
+async def notification_counts(reader: Reader, member_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """(all, unread) per member."""
+    unread = func.sum(case((notifications.c.read_at.is_(None), 1), else_=0))
+    rows = await reader.execute(select(notifications.c.member_id, func.count(), unread)
+                                .where(notifications.c.member_id.in_(member_ids)).group_by(notifications.c.member_id))
+    return {member_id: (int(total), int(unread or 0)) for member_id, total, unread in rows}
 
 
 async def reward_page(reader: Reader, after: tuple[int, int] | None, limit: int) -> list:

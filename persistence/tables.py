@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, Numeric,
-    String, Table, Text, UniqueConstraint,
+    String, Table, Text, UniqueConstraint, false, text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -106,7 +106,8 @@ members = Table(
     Column("gender", String(16)),
     Column("household_size", Integer),
     Column("tier_code", String(32), ForeignKey("tiers.code"), nullable=False),
-    Column("tier_expires_at", UtcDateTime),
+    Column("tier_expires_at", UtcDateTime, index=True),
+    Column("tier_expiry_reminded_for", UtcDateTime),  # the tier_expires_at a TIER_EXPIRING notice was sent for
     Column("growth_value", Integer, nullable=False, default=0),
     Column("points_balance", BigInteger, nullable=False, default=0),
     Column("points_debt", BigInteger, nullable=False, default=0),
@@ -135,8 +136,12 @@ points_lots = Table(
     Column("earned_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     CheckConstraint("points > 0", name="points_positive"),
+    Column("expiry_reminded", Boolean, nullable=False, server_default=false()),
     CheckConstraint("remaining >= 0 AND remaining <= points", name="remaining_within_points"),
     Index("ix_points_lots_member_id_expires_at", "member_id", "expires_at"),
+    # The expiry and reminder jobs look for lots with points left by expiry: spent lots drop out.
+    Index("ix_points_lots_live_expires_at", "expires_at", postgresql_where=text("remaining > 0"),
+          sqlite_where=text("remaining > 0")),
 )
 
 growth_entries = Table(
@@ -190,7 +195,10 @@ coupons = Table(
     Column("used_order_id", String(128)),
     Column("used_order_amount", BigInteger),
     Column("applied_discount", BigInteger),
+    Column("expiry_reminded", Boolean, nullable=False, server_default=false()),
     Index("ix_coupons_member_id_id", "member_id", "id"),
+    Index("ix_coupons_available_valid_until", "valid_until", postgresql_where=text("status = 'AVAILABLE'"),
+          sqlite_where=text("status = 'AVAILABLE'")),
     CheckConstraint("status IN ('AVAILABLE', 'USED')", name="status_known"),
 )
 
@@ -217,6 +225,7 @@ orders = Table(
     CheckConstraint("amount >= 0", name="amount_not_negative"),
     CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refund_within_amount"),
     Index("ix_orders_member_id_id", "member_id", "id"),
+    Index("ix_orders_member_id_paid_at", "member_id", "paid_at"),
 )
 
 refunds = Table(
@@ -279,9 +288,27 @@ job_runs = Table(
     Column("processed", Integer, nullable=False),
 )
 
-monthly_bonus_grants = Table(
-    "monthly_bonus_grants", metadata,
+member_job_periods = Table(
+    # What a calendar job has done for a member in a period, so that it does it once:
+    # monthly_bonus (YYYY-MM), birthday_gift (YYYY), annual_clearing and its reminder (YYYY).
+    "member_job_periods", metadata,
     Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
-    Column("period", String(7), primary_key=True),
-    Column("granted_at", UtcDateTime, nullable=False),
+    Column("job", String(32), primary_key=True),
+    Column("period", String(10), primary_key=True),
+    Column("done_at", UtcDateTime, nullable=False),
+)
+
+notifications = Table(
+    # An outbox: written in the transaction of what it announces; members read it in the app, and a
+    # sender (WeChat subscription messages, SMS) delivers what has no sent_at yet.
+    "notifications", metadata, _id(), _member_ref(),
+    Column("kind", String(24), nullable=False),
+    Column("title", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("read_at", UtcDateTime),
+    Column("sent_at", UtcDateTime),
+    Index("ix_notifications_member_id_id", "member_id", "id"),
+    Index("ix_notifications_unsent", "id", postgresql_where=text("sent_at IS NULL"),
+          sqlite_where=text("sent_at IS NULL")),
 )

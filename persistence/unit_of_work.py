@@ -8,6 +8,7 @@ from persistence.repositories.activity import SqlCheckInRepository, SqlIdempoten
 from persistence.repositories.coupons import SqlCouponRepository
 from persistence.repositories.jobs import SqlJobRepository
 from persistence.repositories.members import SqlGrowthRepository, SqlMemberRepository
+from persistence.repositories.notifications import SqlNotificationRepository
 from persistence.repositories.orders import SqlOrderRepository
 from persistence.repositories.points import SqlPointsRepository
 
@@ -41,6 +42,7 @@ class SqlUnitOfWork:
         self.rewards = SqlRewardRepository(self.conn)
         self.orders = SqlOrderRepository(self.conn)
         self.idempotency = SqlIdempotencyRepository(self.conn)
+        self.notifications = SqlNotificationRepository(self.conn)
         self.jobs = SqlJobRepository(self.conn)
         return self
 

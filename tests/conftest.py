@@ -88,10 +88,14 @@ async def migrated_database(request, tmp_path_factory, programs):
         await _drop_postgres_database(url)
 
 
+BOTH_PROGRAMS = pytest.mark.parametrize("program", list(PROGRAMS), indirect=True)
+
+
 @pytest.fixture
 def program(request, programs) -> Program:
+    """The standard program; `@pytest.mark.program(name)` picks another, `@BOTH_PROGRAMS` runs under each."""
     marker = request.node.get_closest_marker("program")
-    return programs[marker.args[0] if marker else "standard"]
+    return programs[getattr(request, "param", None) or (marker.args[0] if marker else "standard")]
 
 
 @pytest.fixture

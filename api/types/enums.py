@@ -75,6 +75,16 @@ class PointKind(Enum):
     ADJUSTMENT = "ADJUSTMENT"
 
 
+@strawberry.enum
+class NotificationKind(Enum):
+    POINTS_EXPIRING = "POINTS_EXPIRING"
+    COUPON_EXPIRING = "COUPON_EXPIRING"
+    TIER_EXPIRING = "TIER_EXPIRING"
+    TIER_CHANGED = "TIER_CHANGED"
+    BIRTHDAY_GIFT = "BIRTHDAY_GIFT"
+    BONUS = "BONUS"
+
+
 @strawberry.type(description="Why a mutation changed nothing: field path, message for people, code for programs.")
 class UserError:
     field: list[str] | None

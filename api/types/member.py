@@ -7,10 +7,11 @@ import strawberry
 from api.dataloaders import LADDER
 
 from api.ids import to_global_id
-from api.pagination import check_first, decode_cursor, page_of
+from api.pagination import newest_first_page
 from api.types.coupon import Coupon, CouponConnection
 from api.types.enums import CouponStatus, Gender
 from api.types.node import Node, local
+from api.types.notification import Notification, NotificationConnection
 from api.types.points import PointEntry, PointEntryConnection, PointsExpiringSoon
 from api.types.tier import Benefit, Tier
 
@@ -89,23 +90,22 @@ class Member(Node):
     @strawberry.field(description="The member's coupons, newest first.")
     async def coupons(self, info: strawberry.Info, first: int, after: str | None = None,
                       status: CouponStatus | None = None) -> CouponConnection:
-        check_first(first)
-        after_key = decode_cursor(after, 1)
         status_value = status.value if status else None
-        rows = await info.context.loaders.coupon_page.load(
-            (self.pk, status_value, after_key[0] if after_key else None, first + 1))
-        edges, page_info = page_of(rows, first, lambda row: Coupon.from_row(row, info.context), lambda row: (row.id,),
-                                   after is not None)
+        edges, page_info = await newest_first_page(info.context.loaders.coupon_page, (self.pk, status_value), first,
+                                                   after, lambda row: Coupon.from_row(row, info.context))
         return CouponConnection(edges=edges, page_info=page_info, member_pk=self.pk, status=status_value)
 
     @strawberry.field(description="The points ledger, newest first.")
     async def point_history(self, info: strawberry.Info, first: int, after: str | None = None) -> PointEntryConnection:
-        check_first(first)
-        after_key = decode_cursor(after, 1)
-        rows = await info.context.loaders.point_entry_page.load((self.pk, after_key[0] if after_key else None, first + 1))
-        edges, page_info = page_of(rows, first, lambda row: PointEntry.from_row(row, info.context),
-                                   lambda row: (row.id,), after is not None)
+        edges, page_info = await newest_first_page(info.context.loaders.point_entry_page, (self.pk,), first, after,
+                                                   lambda row: PointEntry.from_row(row, info.context))
         return PointEntryConnection(edges=edges, page_info=page_info)
+
+    @strawberry.field(description="Reminders, gifts and tier changes, newest first.")
+    async def notifications(self, info: strawberry.Info, first: int, after: str | None = None) -> NotificationConnection:
+        edges, page_info = await newest_first_page(info.context.loaders.notification_page, (self.pk,), first, after,
+                                                   lambda row: Notification.from_row(row, info.context))
+        return NotificationConnection(edges=edges, page_info=page_info, member_pk=self.pk)
 
     @classmethod
     def from_row(cls, row, context) -> "Member":

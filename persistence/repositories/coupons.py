@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy import insert, select
@@ -16,6 +17,10 @@ class SqlCouponRepository:
 
     async def add(self, coupon: Coupon) -> Coupon:
         return await insert_model(self.conn, coupons, coupon)
+
+    async def add_many(self, items: list[Coupon]) -> None:
+        if items:
+            await self.conn.execute(insert(coupons), [{k: v for k, v in asdict(c).items() if k != "id"} for c in items])
 
     async def lock(self, coupon_id: int) -> Coupon | None:
         row = (await self.conn.execute(

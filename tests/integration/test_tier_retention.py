@@ -69,7 +69,8 @@ async def test_batches_resume_after_a_crash(api, database, program):
     async with SqlUnitOfWork(database) as uow:  # one batch commits, then the process dies
         from domain.jobs import retention_outcome
         due = await uow.jobs.due_tier_expiries(datetime.fromisoformat("2027-05-02T00:00:00+08:00"), 1)
-        await uow.jobs.apply_retention([retention_outcome(program, d) for d in due], due[0].tier_expires_at)
+        await uow.jobs.apply_tier_outcomes([retention_outcome(program, d) for d in due], "RETENTION",
+                                           due[0].tier_expires_at)
         await uow.commit()
     assert (await retain(database, program, "2027-05-02T01:00:00+08:00", batch_size=1)).processed == 2
     for token in tokens:

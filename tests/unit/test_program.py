@@ -55,7 +55,7 @@ def test_standard_tiers(standard):
         (4, "diamond", "钻石会员", 5000, Decimal("1.5"), 2500),
     ]
     assert standard.base_tier.code == "regular"
-    assert standard.tier_validity_months == 12
+    assert standard.tier_policy.validity_months == 12
     assert (standard.name, standard.timezone, standard.points_name) == ("standard", "Asia/Shanghai", "积分")
 
 
@@ -171,7 +171,7 @@ def test_fresh_tiers_and_gifts(fresh):
         (3, "gold", "金番茄会员", 4000, Decimal("1.0"), 2000, 0, (CouponGrant("full30off5", 3),)),
     ]
     assert _template(fresh, "full30off5") == FULL30OFF5
-    assert fresh.tier_validity_months == 12
+    assert fresh.tier_policy.validity_months == 12
     assert (fresh.name, fresh.timezone, fresh.points_name) == ("fresh-grocery", "Asia/Shanghai", "番茄币")
     assert fresh.next_tier("gold") is None
 

@@ -28,7 +28,8 @@ from domain.coupons import claim_monthly_coupons, use_coupon
 from domain.errors import LoyaltyError, UserErrorCode
 from domain.members import ProfileChange, sign_in_with_wechat, update_profile
 from domain.model import (
-    CheckIn, Coupon, IdempotencyRecord, LedgerEntry, Member, Order, PointsLot, PointsOffset, Redemption, Refund, Reward,
+    CheckIn, Coupon, IdempotencyRecord, LedgerEntry, Member, Notification, Order, PointsLot, PointsOffset, Redemption,
+    Refund, Reward,
 )
 from domain.orders import record_order, redeem_points_for_order, refund_order
 from domain.program import Program, load_program
@@ -69,6 +70,7 @@ class FakeState:
     refunds: dict[int, Refund] = field(default_factory=dict)
     offsets: dict[int, PointsOffset] = field(default_factory=dict)
     idempotency: dict[tuple[int, str, str], IdempotencyRecord] = field(default_factory=dict)
+    notifications: dict[int, Notification] = field(default_factory=dict)
     last_id: int = 0
 
     def new_id(self) -> int:
@@ -198,6 +200,10 @@ class FakeCoupons:
         self.s.coupons[coupon.id] = _c(coupon)
         return coupon
 
+    async def add_many(self, coupons: list[Coupon]) -> None:
+        for coupon in coupons:
+            await self.add(_c(coupon))
+
     async def lock(self, coupon_id: int) -> Coupon | None:
         return _c(self.s.coupons.get(coupon_id))
 
@@ -311,6 +317,28 @@ class FakeIdempotency:
         self.s.idempotency[k] = _c(record)
 
 
+class FakeNotifications:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def add(self, notifications: list[Notification]) -> None:
+        for n in notifications:
+            nid = self.s.new_id()
+            self.s.notifications[nid] = _c(n)
+            self.s.notifications[nid].id = nid
+
+    async def owned(self, member_id: int, ids: set[int]) -> set[int]:
+        return {i for i in ids if i in self.s.notifications and self.s.notifications[i].member_id == member_id}
+
+    async def mark_read(self, member_id: int, ids: set[int], now: datetime) -> None:
+        for i in await self.owned(member_id, ids):
+            if self.s.notifications[i].read_at is None:
+                self.s.notifications[i].read_at = now
+
+    async def unread_count(self, member_id: int) -> int:
+        return sum(1 for n in self.s.notifications.values() if n.member_id == member_id and n.read_at is None)
+
+
 class FakeUnitOfWork:
     """One transaction over a private copy of the store's state; `commit()` publishes it."""
 
@@ -326,6 +354,7 @@ class FakeUnitOfWork:
         self.rewards = FakeRewards(self.working)
         self.orders = FakeOrders(self.working)
         self.idempotency = FakeIdempotency(self.working)
+        self.notifications = FakeNotifications(self.working)
 
     async def commit(self) -> None:
         self.commits += 1
@@ -422,6 +451,7 @@ async def give_points(store: FakeStore, program: Program, member_id: int, points
     (ports.GrowthRepository, FakeGrowth), (ports.CouponRepository, FakeCoupons),
     (ports.CheckInRepository, FakeCheckIns), (ports.RewardRepository, FakeRewards),
     (ports.OrderRepository, FakeOrders), (ports.IdempotencyRepository, FakeIdempotency),
+    (ports.NotificationRepository, FakeNotifications),
 ])
 def test_fake_repositories_implement_the_ports(protocol, fake):
     wanted = {name: f for name, f in vars(protocol).items() if inspect.isfunction(f) and not name.startswith("_")}

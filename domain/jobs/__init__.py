@@ -1,0 +1,48 @@
+"""Jobs that fire on the calendar rather than on a request (`loyalty jobs run`, `loyalty worker`).
+
+Each job works in batches, one transaction each, over set-based SQL, and is safe to run twice or
+after a crash (see `runner`). `run_due_jobs` runs all of them in an order where each sees what the
+one before it did: points expire before the clearing and the reminders count what is left, tiers
+are retained before birthday gifts look at them and before tier reminders are sent.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.jobs.grants import BIRTHDAY_GIFT, MONTHLY_BONUS, grant_birthday_gifts, grant_monthly_bonus
+from domain.jobs.points import ANNUAL_CLEARING, POINTS_EXPIRY, clear_annually, expire_points, expiry_settlement
+from domain.jobs.reminders import (
+    CLEARING_REMINDER, COUPON_REMINDER, POINTS_REMINDER, TIER_REMINDER, remind_annual_clearing,
+    remind_coupons_expiring, remind_points_expiring, remind_tiers_expiring,
+)
+from domain.jobs.runner import LOCKED, JobLock, JobResult, NewUnitOfWork, unlocked
+from domain.jobs.tiers import TIER_DEMOTION, TIER_RETENTION, demote_inactive, retain_tiers, retention_outcome
+from domain.program import Program
+
+JOBS = (
+    (POINTS_EXPIRY, expire_points),
+    (ANNUAL_CLEARING, clear_annually),
+    (TIER_RETENTION, retain_tiers),
+    (TIER_DEMOTION, demote_inactive),
+    (MONTHLY_BONUS, grant_monthly_bonus),
+    (BIRTHDAY_GIFT, grant_birthday_gifts),
+    (POINTS_REMINDER, remind_points_expiring),
+    (CLEARING_REMINDER, remind_annual_clearing),
+    (COUPON_REMINDER, remind_coupons_expiring),
+    (TIER_REMINDER, remind_tiers_expiring),
+)
+
+
+async def run_due_jobs(new_uow: NewUnitOfWork, program: Program, now: datetime,
+                       lock: JobLock = unlocked) -> list[JobResult]:
+    """Every job due at `now`, in order. A job whose lock another runner holds is skipped this time."""
+    results = []
+    for name, job in JOBS:
+        async with lock(name) as held:
+            results.append(await job(new_uow, program, now) if held else JobResult(name, None, status=LOCKED))
+    return results
+
+
+__all__ = ["JOBS", "JobResult", "clear_annually", "demote_inactive", "expire_points", "expiry_settlement",
+           "grant_birthday_gifts", "grant_monthly_bonus", "remind_annual_clearing", "remind_coupons_expiring",
+           "remind_points_expiring", "remind_tiers_expiring", "retain_tiers", "retention_outcome", "run_due_jobs"]

@@ -1,0 +1,98 @@
+"""Reminders before something lapses: points, coupons, a tier, and the annual clearing.
+
+Each is told once: a lot, a coupon or a tier expiry that has been reminded of is marked so in the
+transaction that writes the notification. What newly falls due on a day is gathered into one
+notification per member.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from domain import notifications
+from domain.jobs.points import clearing_amount, year_bounds
+from domain.jobs.ports import JobUnitOfWork
+from domain.jobs.runner import NOT_DUE, JobResult, NewUnitOfWork, once_per_period
+from domain.program import Program
+
+POINTS_REMINDER = "points_reminder"
+COUPON_REMINDER = "coupon_reminder"
+TIER_REMINDER = "tier_reminder"
+CLEARING_REMINDER = "clearing_reminder"
+
+
+def _until(program: Program, now: datetime, days: int) -> datetime:
+    """The end of the local day `days` after today: "within N days"."""
+    return program.calendar.end_of_day(program.calendar.local_date(now) + timedelta(days=days))
+
+
+def _daily(program: Program, now: datetime) -> str:
+    return program.calendar.local_date(now).isoformat()
+
+
+async def remind_points_expiring(new_uow: NewUnitOfWork, program: Program, now: datetime,
+                                 batch_size: int = 1000) -> JobResult:
+    """POINTS_EXPIRING for lots expiring within `points.expiry.expiring_soon_days`, once per lot."""
+    until = _until(program, now, program.expiring_soon_days)
+
+    async def batch(uow: JobUnitOfWork) -> int:
+        due = await uow.jobs.take_points_reminders(now, until, batch_size)
+        await uow.notifications.add([notifications.points_expiring(program, d.member_id, d.count, d.first_at, now)
+                                     for d in due])
+        return len(due)
+
+    return await once_per_period(new_uow, POINTS_REMINDER, _daily(program, now), now, batch_size, batch)
+
+
+async def remind_coupons_expiring(new_uow: NewUnitOfWork, program: Program, now: datetime,
+                                  batch_size: int = 1000) -> JobResult:
+    """COUPON_EXPIRING for available coupons lapsing within `reminders.coupon_expiring_days`, once per coupon."""
+    until = _until(program, now, program.reminders.coupon_expiring_days)
+
+    async def batch(uow: JobUnitOfWork) -> int:
+        due = await uow.jobs.take_coupon_reminders(now, until, batch_size)
+        await uow.notifications.add([notifications.coupons_expiring(program, d.member_id, d.count, d.first_at, now)
+                                     for d in due])
+        return len(due)
+
+    return await once_per_period(new_uow, COUPON_REMINDER, _daily(program, now), now, batch_size, batch)
+
+
+async def remind_tiers_expiring(new_uow: NewUnitOfWork, program: Program, now: datetime,
+                                batch_size: int = 1000) -> JobResult:
+    """TIER_EXPIRING within `reminders.tier_expiring_days`, once per expiry, saying how much growth keeps
+    the tier through its retention deduction."""
+    until = _until(program, now, program.reminders.tier_expiring_days)
+
+    async def batch(uow: JobUnitOfWork) -> int:
+        due = await uow.jobs.take_tier_reminders(now, until, batch_size)
+        await uow.notifications.add([
+            notifications.tier_expiring(program, d.member_id, program.tier(d.tier_code), d.growth_value,
+                                        d.tier_expires_at, now) for d in due])
+        return len(due)
+
+    return await once_per_period(new_uow, TIER_REMINDER, _daily(program, now), now, batch_size, batch)
+
+
+async def remind_annual_clearing(new_uow: NewUnitOfWork, program: Program, now: datetime,
+                                 batch_size: int = 500) -> JobResult:
+    """Ahead of the annual clearing (within `points.expiry.expiring_soon_days` of 31 December, before the
+    day itself), each member with points of the year unspent is told about what it would clear now,
+    once a year."""
+    percent = program.annual_clearing_percent
+    today = program.calendar.local_date(now)
+    clearing_day = today.replace(month=12, day=31)
+    if percent is None or not 0 < (clearing_day - today).days <= program.expiring_soon_days:
+        return JobResult(CLEARING_REMINDER, None, status=NOT_DUE)
+    period = str(today.year)
+    start, end = year_bounds(program, today.year)
+
+    async def batch(uow: JobUnitOfWork) -> int:
+        due = await uow.jobs.lots_of_year_due(CLEARING_REMINDER, period, start, end, now, batch_size)
+        await uow.jobs.mark_members(CLEARING_REMINDER, period, [d.member_id for d in due], now)
+        told = [(d.member_id, clearing_amount(percent, d)) for d in due]
+        await uow.notifications.add([notifications.annual_clearing_ahead(program, member_id, today.year, points, now)
+                                     for member_id, points in told if points > 0])
+        return len(due)
+
+    return await once_per_period(new_uow, CLEARING_REMINDER, today.isoformat(), now, batch_size, batch)
+

@@ -1,0 +1,94 @@
+"""Notifications: what a member is told, and when they have read it.
+
+The texts are composed here, from the program's names and numbers; the jobs and use cases that
+cause them add them in the same transaction as the change they announce (an outbox: a sender
+reads the table later, so a notification exists exactly when its cause committed).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from domain.errors import LoyaltyError, UserErrorCode, invalid
+from domain.locking import member_for_update
+from domain.model import Notification
+from domain.ports import UnitOfWork
+from domain.program import Program, TierRule
+
+KINDS = ("POINTS_EXPIRING", "COUPON_EXPIRING", "TIER_EXPIRING", "TIER_CHANGED", "BIRTHDAY_GIFT", "BONUS")
+MAX_MARKED = 100
+
+
+def _day(program: Program, moment: datetime) -> date:
+    return program.calendar.local_date(moment)
+
+
+def tier_changed(program: Program, member_id: int, old: TierRule, new: TierRule, expires_at: datetime | None,
+                 now: datetime) -> Notification:
+    until = f"，有效期至 {_day(program, expires_at)}" if expires_at is not None else ""
+    if new.level > old.level:
+        title, body = "会员等级升级", f"恭喜升级为{new.name}{until}。"
+    else:
+        title, body = "会员等级调整", f"您的会员等级已由{old.name}调整为{new.name}{until}。"
+    return Notification(member_id, "TIER_CHANGED", title, body, now)
+
+
+def points_expiring(program: Program, member_id: int, points: int, first_expiry: datetime,
+                    now: datetime) -> Notification:
+    return Notification(member_id, "POINTS_EXPIRING", f"{program.points_name}即将过期",
+                        f"您有 {points} {program.points_name}将于 {_day(program, first_expiry)} 起陆续过期，请尽快使用。",
+                        now)
+
+
+def annual_clearing_ahead(program: Program, member_id: int, year: int, points: int, now: datetime) -> Notification:
+    return Notification(member_id, "POINTS_EXPIRING", f"{program.points_name}年度清除提醒",
+                        f"{year}年12月31日将清除当年获得且未使用的{program.points_name}的"
+                        f"{program.annual_clearing_percent}%，按目前计约 {points} {program.points_name}。", now)
+
+
+def coupons_expiring(program: Program, member_id: int, count: int, first_valid_until: datetime,
+                     now: datetime) -> Notification:
+    return Notification(member_id, "COUPON_EXPIRING", "优惠券即将到期",
+                        f"您有 {count} 张优惠券将于 {_day(program, first_valid_until)} 起陆续到期，请尽快使用。", now)
+
+
+def growth_to_keep(program: Program, tier: TierRule, growth_value: int) -> int:
+    """Growth still needed so that, after the tier's `retention_deduction`, the tier's threshold is met."""
+    return max(0, tier.growth_threshold + tier.retention_deduction - growth_value)
+
+
+def tier_expiring(program: Program, member_id: int, tier: TierRule, growth_value: int, expires_at: datetime,
+                  now: datetime) -> Notification:
+    needed = growth_to_keep(program, tier, growth_value)
+    growth = program.growth_name
+    keep = (f"再获得 {needed} {growth}即可保级。" if needed else f"按目前的{growth}，到期后可保持{tier.name}。")
+    return Notification(member_id, "TIER_EXPIRING", "会员等级即将到期",
+                        f"您的{tier.name}将于 {_day(program, expires_at)} 到期，届时扣除 {tier.retention_deduction} "
+                        f"{growth}并重新评定等级。{keep}", now)
+
+
+def birthday_gift(program: Program, member_id: int, coupon_title: str, valid_until: datetime,
+                  now: datetime) -> Notification:
+    return Notification(member_id, "BIRTHDAY_GIFT", "生日快乐",
+                        f"生日礼「{coupon_title}」已放入您的券包，有效期至 {_day(program, valid_until)}。", now)
+
+
+def monthly_bonus(program: Program, member_id: int, period: str, points: int, now: datetime) -> Notification:
+    return Notification(member_id, "BONUS", "月度消费奖励",
+                        f"您 {period} 的消费已达标，奖励 {points} {program.points_name}。", now)
+
+
+async def mark_read(uow: UnitOfWork, now: datetime, member_id: int, ids: list[int | None]) -> int:
+    """Mark the member's notifications read (the first readAt stays); the unread count after.
+    Any id that is not one of the member's notifications refuses the whole request (NOT_FOUND)."""
+    if not ids:
+        raise invalid("ids", "Give at least one notification id.")
+    if len(ids) > MAX_MARKED:
+        raise invalid("ids", f"At most {MAX_MARKED} ids at a time.")
+    member = await member_for_update(uow, member_id)
+    wanted = set(ids)
+    if None in wanted or await uow.notifications.owned(member.id, wanted) != wanted:
+        raise LoyaltyError(UserErrorCode.NOT_FOUND, "No such notification for this member.", ["input", "ids"])
+    await uow.notifications.mark_read(member.id, wanted, now)
+    unread = await uow.notifications.unread_count(member.id)
+    await uow.commit()
+    return unread
