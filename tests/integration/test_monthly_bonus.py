@@ -6,6 +6,8 @@ import pytest
 
 from domain.jobs import grant_monthly_bonus
 from persistence.unit_of_work import SqlUnitOfWork
+from tests.conftest import BOTH_PROGRAMS
+from tests.integration.jobs_harness import Killed, assert_ledgers_agree, killed_after
 
 APRIL_FIRST = "2026-04-01T00:30:00+08:00"
 
@@ -59,3 +61,19 @@ async def test_fresh_grocery_bonus_is_100_coins(api, database, program):
     await order(api, member, "f-1", 50000, "2026-03-09T12:00:00+08:00")  # a Monday: 50 coins
     assert (await run_bonus(database, program)).processed == 1
     assert (await api.data("MemberHome", token=token))["me"]["pointsBalance"] == 50 + 100
+
+
+@BOTH_PROGRAMS
+async def test_a_bonus_run_killed_mid_batch_pays_each_member_once(api, database, program):
+    tokens = []
+    for n in range(3):
+        token, member = await api.login(f"crash-{n}", now="2026-03-01T08:00:00+08:00")
+        await order(api, member, f"crash-{n}", program.monthly_bonus.min_spend, "2026-03-16T12:00:00+08:00")
+        tokens.append(token)
+    with pytest.raises(Killed):
+        await grant_monthly_bonus(killed_after(database, commits=1), program, datetime.fromisoformat(APRIL_FIRST), 1)
+    await assert_ledgers_agree(database)
+    assert (await grant_monthly_bonus(lambda: SqlUnitOfWork(database), program, datetime.fromisoformat(APRIL_FIRST),
+                                      1)).processed == 2
+    for token in tokens:
+        assert [e["delta"] for e in await bonus_entries(api, token)] == [program.monthly_bonus.points]

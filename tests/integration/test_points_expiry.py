@@ -2,8 +2,12 @@
 member per run; running again, or after a run that died half-way, changes nothing more."""
 from datetime import datetime
 
+import pytest
+
 from domain.jobs import expire_points
 from persistence.unit_of_work import SqlUnitOfWork
+from tests.conftest import BOTH_PROGRAMS
+from tests.integration.jobs_harness import Killed, assert_ledgers_agree, killed_after
 
 SIGNUP = "2025-03-10T09:00:00+08:00"          # sign-up lot: 100 points, expires 2026-03-10 23:59:59 local
 ORDER_DAY = "2025-06-02T12:00:00+08:00"       # a Monday: ¥50.00 → 50 points, expires 2026-06-02 23:59:59
@@ -13,8 +17,8 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-async def run_expiry(database, program, now: str, batch_size: int = 1000):
-    return await expire_points(lambda: SqlUnitOfWork(database), program, at(now), batch_size)
+async def run_expiry(database, program, now: str, batch_size: int = 1000, new_uow=None):
+    return await expire_points(new_uow or (lambda: SqlUnitOfWork(database)), program, at(now), batch_size)
 
 
 async def member_with_two_lots(api, code: str) -> tuple[str, str]:
@@ -96,3 +100,24 @@ async def test_leap_day_lot_expires_on_28_february(api, database, program):
     assert entries[0]["expiresAt"] == "2029-02-28T23:59:59+08:00"
     assert (await run_expiry(database, program, "2029-02-28T23:59:59+08:00")).processed == 0
     assert (await run_expiry(database, program, "2029-03-01T00:00:00+08:00")).processed == 1
+
+
+@BOTH_PROGRAMS
+async def test_expiry_under_either_program_and_a_run_killed_mid_batch(api, database, program):
+    """A check-in pays 1 point under both programs; the lot lapses after its last local second a year on."""
+    tokens = []
+    for n in range(3):
+        token, _ = await api.login(f"either-{n}", now="2025-07-01T08:00:00+08:00")
+        await api.data("CheckIn", {"idempotencyKey": "k"}, token=token, now="2025-07-01T08:00:00+08:00")
+        tokens.append(token)
+    signup = program.signup.points
+    with pytest.raises(Killed):  # the second batch dies after its statements ran, before it committed
+        await run_expiry(database, program, "2026-07-02T00:00:00+08:00", batch_size=1,
+                         new_uow=killed_after(database, commits=1))
+    await assert_ledgers_agree(database)
+    assert (await run_expiry(database, program, "2026-07-01T23:59:59+08:00")).processed == 0  # still good then
+    result = await run_expiry(database, program, "2026-07-02T00:00:00+08:00", batch_size=1)
+    assert result.processed == 2
+    for token in tokens:
+        assert (await api.data("MemberHome", token=token))["me"]["pointsBalance"] == 0
+        assert [e["delta"] for e in await history(api, token) if e["kind"] == "EXPIRY"] == [-(1 + signup)]

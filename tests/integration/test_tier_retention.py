@@ -6,10 +6,13 @@ import pytest
 
 from domain.jobs import retain_tiers
 from persistence.unit_of_work import SqlUnitOfWork
+from tests.conftest import BOTH_PROGRAMS
+from tests.integration.jobs_harness import Killed, assert_ledgers_agree, killed_after
 
 
-async def retain(database, program, now: str, batch_size: int = 1000):
-    return await retain_tiers(lambda: SqlUnitOfWork(database), program, datetime.fromisoformat(now), batch_size)
+async def retain(database, program, now: str, batch_size: int = 1000, new_uow=None):
+    return await retain_tiers(new_uow or (lambda: SqlUnitOfWork(database)), program, datetime.fromisoformat(now),
+                              batch_size)
 
 
 async def order(api, member: str, external_id: str, amount: int, at: str):
@@ -75,3 +78,24 @@ async def test_batches_resume_after_a_crash(api, database, program):
     assert (await retain(database, program, "2027-05-02T01:00:00+08:00", batch_size=1)).processed == 2
     for token in tokens:
         assert (await home(api, token, "2027-05-02T10:00:00+08:00"))["growthValue"] == 300  # 600 − 300 once
+
+
+@BOTH_PROGRAMS
+async def test_retention_under_either_program_and_a_run_killed_mid_batch(api, database, program):
+    second, third = program.tiers[1], program.tiers[2]
+    tokens = []
+    for n in range(3):
+        token, member = await api.login(f"either-{n}", now="2026-04-01T09:00:00+08:00")
+        await order(api, member, f"either-{n}", third.growth_threshold * 100, "2026-04-01T10:00:00+08:00")
+        tokens.append(token)
+    with pytest.raises(Killed):
+        await retain(database, program, "2027-04-01T10:00:00+08:00", batch_size=1,
+                     new_uow=killed_after(database, commits=1))
+    await assert_ledgers_agree(database)
+    assert (await retain(database, program, "2027-04-01T10:00:01+08:00", batch_size=1)).processed == 2
+    growth = third.growth_threshold - third.retention_deduction
+    expected = program.tier_for_growth(growth)
+    assert expected.level <= second.level
+    for token in tokens:
+        me = await home(api, token, "2027-04-02T10:00:00+08:00")
+        assert (me["tier"]["code"], me["growthValue"]) == (expected.code, growth)
