@@ -1,29 +1,45 @@
-"""The ASGI app: GraphQL at /graphql (GraphiQL there outside production), /healthz for load balancers."""
+"""The ASGI app: GraphQL at /graphql (GraphiQL there outside production), /healthz for load balancers.
+
+Before GraphQL sees a request: its body is held to `LOYALTY_MAX_BODY_BYTES` (413 past it), it gets a
+request id (the caller's X-Request-ID when it is a sane one; echoed in the response), and the caller
+is identified. A request that takes longer than `LOYALTY_REQUEST_TIMEOUT` is cut off (504).
+"""
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import logging
+import re
+import uuid
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 
+from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
-from cross_web import HTTPException
 from strawberry.types.unset import UNSET
 
-from api.auth import Anonymous, InvalidToken, IntegrationCaller, MemberCaller, hash_api_key, member_id_from_token
+from api.auth import (
+    MEMBER_AUDIENCE, Anonymous, IntegrationCaller, InvalidToken, MemberCaller, StaffCaller, hash_api_key,
+    read_access_token,
+)
 from api.context import Context, Services
-from api.schema import schema
+from api.schema import build_schema
 from api.settings import Settings
 from api.wechat import DevelopmentWeChat, WeChatClient
+from domain.access import parse_scopes
 from domain.program import load_program
 from persistence import queries
 from persistence.database import Database, Reader
 
 log = logging.getLogger("loyalty")
 NOW_HEADER = "x-loyalty-now"
+REQUEST_ID_HEADER = "x-request-id"
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 def request_time(request: Request, settings: Settings) -> datetime:
@@ -40,41 +56,135 @@ def request_time(request: Request, settings: Settings) -> datetime:
     return moment
 
 
+def client_ip(request: Request, settings: Settings) -> str | None:
+    """The client's address: the peer's, or behind proxies listed in LOYALTY_TRUSTED_PROXIES, the last
+    address in X-Forwarded-For that is not one of them (the rest of that header anyone can write)."""
+    peer = request.client.host if request.client else None
+    chain = [peer] + [hop.strip() for hop in reversed(request.headers.get("x-forwarded-for", "").split(","))
+                      if hop.strip()]
+    for hop in chain:
+        try:
+            address = ipaddress.ip_address(hop)
+        except (TypeError, ValueError):
+            return hop
+        if not any(address in network for network in settings.trusted_proxies):
+            return hop
+    return chain[-1]
+
+
 async def identify(request: Request, services: Services, reader: Reader):
+    """The caller: a bearer token naming a live session, or an active API key, or nobody. A bad or
+    dead token is nobody (the operation then says UNAUTHENTICATED where it needs somebody)."""
     authorization = request.headers.get("authorization", "")
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
             return Anonymous()
         try:
-            return MemberCaller(member_id_from_token(services.settings.secret_key, token.strip()))
+            claims = read_access_token(services.settings.secret_key, token.strip())
         except InvalidToken:
             return Anonymous()
+        session = await queries.live_session(reader, claims.session_id)
+        if session is None:
+            return Anonymous()
+        if claims.audience == MEMBER_AUDIENCE:
+            return MemberCaller(claims.subject_id, claims.session_id) if session.member_id == claims.subject_id \
+                else Anonymous()
+        if session.staff_id == claims.subject_id and session.disabled_at is None:
+            return StaffCaller(claims.subject_id, session.username, session.role, claims.session_id)
+        return Anonymous()
     api_key = request.headers.get("x-api-key")
     if api_key:
         row = await queries.active_api_key(reader, hash_api_key(api_key.strip()))
         if row is not None:
-            return IntegrationCaller(api_key_id=row.id, name=row.name)
+            return IntegrationCaller(api_key_id=row.id, name=row.name, scopes=parse_scopes(row.scopes))
     return Anonymous()
 
 
 class LoyaltyGraphQL(GraphQL):
     def __init__(self, services: Services):
-        super().__init__(schema, graphql_ide=None if services.settings.is_production else "graphiql",
-                         allow_queries_via_get=False)
+        settings = services.settings
+        super().__init__(build_schema(settings.limits, settings.is_production),
+                         graphql_ide=None if settings.is_production else "graphiql", allow_queries_via_get=False)
         self.services = services
 
     async def run(self, request, context=UNSET, root_value=UNSET):
         if request.scope.get("type") != "http":
             raise HTTPException(404, "Not Found")
+        settings = self.services.settings
+        request_id = request.scope["state"]["request_id"]
         reader = Reader(self.services.database)
         try:
             context = Context(services=self.services, reader=reader,
                               caller=await identify(request, self.services, reader),
-                              now=request_time(request, self.services.settings))
-            return await super().run(request, context=context)
+                              now=request_time(request, settings), request_id=request_id,
+                              client_ip=client_ip(request, settings))
+            async with asyncio.timeout(settings.limits.timeout_seconds):
+                return await super().run(request, context=context)
+        except TimeoutError:
+            log.error("request %s: cut off after %s s", request_id, settings.limits.timeout_seconds)
+            return JSONResponse({"errors": [{"message": "The request took too long.",
+                                             "extensions": {"code": "TIMEOUT", "requestId": request_id}}]},
+                                status_code=504)
         finally:
             await reader.close()
+
+    async def execute_operation(self, request, request_adapter, request_data, context, root_value, sub_response):
+        """A JSON array of operations (batching, at most `LOYALTY_MAX_BATCH`) runs one after another, so
+        each sees what the one before it wrote and the request's connection serves one at a time."""
+        if isinstance(request_data, list):
+            return [await self.execute_single(request=request, request_adapter=request_adapter,
+                                              sub_response=sub_response, context=context, root_value=root_value,
+                                              request_data=data) for data in request_data]
+        return await super().execute_operation(request, request_adapter, request_data, context, root_value,
+                                               sub_response)
+
+
+class RequestGuard:
+    """ASGI middleware: a request id for every request, and a body no larger than the limit."""
+
+    def __init__(self, app, max_body_bytes: int):
+        self.app, self.max_body_bytes = app, max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        given = dict(scope.get("headers") or ()).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        request_id = given if SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            return await self._too_large(scope, send, request_id)
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                raise BodyTooLarge()
+            return message
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                message = dict(message, headers=[*message.get("headers", []),
+                                                 (REQUEST_ID_HEADER.encode(), request_id.encode())])
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except BodyTooLarge:
+            await self._too_large(scope, send, request_id)
+
+    async def _too_large(self, scope, send, request_id: str) -> None:
+        response = JSONResponse({"errors": [{"message": f"The request body is larger than {self.max_body_bytes} bytes.",
+                                             "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}, status_code=413,
+                                headers={REQUEST_ID_HEADER: request_id})
+        await response(scope, None, send)
+
+
+class BodyTooLarge(Exception):
+    pass
 
 
 def build_services(settings: Settings) -> Services:
@@ -108,15 +218,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(_app):
         await check_catalog(services)
         yield
+        await services.rate_limits.close()
         await services.database.dispose()
 
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "program": services.program.name})
 
-    graphql = LoyaltyGraphQL(services)
     app = Starlette(routes=[
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", LoyaltyGraphQL(services), methods=["GET", "POST"]),
         Route("/healthz", healthz),
-    ], lifespan=lifespan)
+    ], middleware=[Middleware(RequestGuard, max_body_bytes=services.settings.limits.max_body_bytes)],
+        lifespan=lifespan)
     app.state.services = services
     return app

@@ -1,4 +1,10 @@
-"""Who is calling: a member (signed, expiring access token), an integration (API key), or nobody."""
+"""Who is calling: a member or a staff member (a signed access token naming a live session), an
+integration (an API key with scopes), or nobody.
+
+Access tokens are short-lived JWTs (HS256, audience per kind of caller) that name their session;
+every request checks that the session is still live, so logout, refresh-token reuse and
+deregistration stop a token at once. Tokens follow the real clock, never the test clock.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -8,10 +14,11 @@ from datetime import datetime, timedelta
 
 import jwt
 
-from api.errors import forbidden, unauthenticated
+from domain.access import Scope
 
 TOKEN_ALGORITHM = "HS256"
-TOKEN_AUDIENCE = "loyalty-member"
+MEMBER_AUDIENCE = "loyalty-member"
+STAFF_AUDIENCE = "loyalty-staff"
 API_KEY_PREFIX = "lk_"
 
 
@@ -23,35 +30,55 @@ class Anonymous:
 @dataclass(frozen=True)
 class MemberCaller:
     member_id: int
+    session_id: int
+
+
+@dataclass(frozen=True)
+class StaffCaller:
+    staff_id: int
+    username: str
+    role: str
+    session_id: int
 
 
 @dataclass(frozen=True)
 class IntegrationCaller:
     api_key_id: int
     name: str
+    scopes: frozenset[Scope]
 
 
-Caller = Anonymous | MemberCaller | IntegrationCaller
+Caller = Anonymous | MemberCaller | StaffCaller | IntegrationCaller
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    audience: str
+    subject_id: int
+    session_id: int
 
 
 class InvalidToken(Exception):
     pass
 
 
-def issue_access_token(secret: str, member_id: int, now: datetime, ttl_seconds: int) -> tuple[str, datetime]:
+def issue_access_token(secret: str, audience: str, subject_id: int, session_id: int, now: datetime,
+                       ttl_seconds: int) -> tuple[str, datetime]:
     expires_at = now + timedelta(seconds=ttl_seconds)
-    token = jwt.encode({"sub": str(member_id), "aud": TOKEN_AUDIENCE, "iat": int(now.timestamp()),
+    token = jwt.encode({"sub": str(subject_id), "sid": session_id, "aud": audience, "iat": int(now.timestamp()),
                         "exp": int(expires_at.timestamp())}, secret, algorithm=TOKEN_ALGORITHM)
     return token, expires_at
 
 
-def member_id_from_token(secret: str, token: str) -> int:
-    """Tokens are checked against the real time, never the test clock: a token must not outlive itself."""
+def read_access_token(secret: str, token: str) -> TokenClaims:
+    """The claims of a token this service signed that has not expired (by the real clock)."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[TOKEN_ALGORITHM], audience=TOKEN_AUDIENCE,
-                            options={"require": ["exp", "sub", "aud"]})
-        return int(claims["sub"])
-    except (jwt.InvalidTokenError, ValueError) as exc:
+        claims = jwt.decode(token, secret, algorithms=[TOKEN_ALGORITHM], audience=[MEMBER_AUDIENCE, STAFF_AUDIENCE],
+                            options={"require": ["exp", "sub", "aud", "sid"]})
+        if not isinstance(claims["sid"], int):
+            raise ValueError("sid")
+        return TokenClaims(claims["aud"], int(claims["sub"]), claims["sid"])
+    except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
         raise InvalidToken(str(exc)) from None
 
 
@@ -63,19 +90,3 @@ def new_api_key() -> tuple[str, str]:
 
 def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-def require_member(caller: Caller) -> int:
-    if isinstance(caller, MemberCaller):
-        return caller.member_id
-    if isinstance(caller, IntegrationCaller):
-        raise forbidden("This operation is for members; integrations use the integration operations.")
-    raise unauthenticated()
-
-
-def require_integration(caller: Caller) -> IntegrationCaller:
-    if isinstance(caller, IntegrationCaller):
-        return caller
-    if isinstance(caller, MemberCaller):
-        raise forbidden("This operation is for integrations (X-API-Key).")
-    raise unauthenticated("Send X-API-Key: <key> to call integration operations.")

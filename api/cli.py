@@ -1,4 +1,5 @@
-"""The `loyalty` command: db upgrade, seed demo, serve, apikey create, export-schema, jobs, worker, verify."""
+"""The `loyalty` command: db upgrade, seed demo, serve, apikey create, staff create, export-schema, jobs,
+worker, verify."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +8,8 @@ import sys
 from datetime import datetime, timezone
 
 from api.settings import Settings, SettingsError
-from domain.errors import ProgramError
+from domain.access import ALL_SCOPES, Role
+from domain.errors import LoyaltyError, ProgramError, UserErrorCode
 from domain.program import load_program
 from persistence.database import Database
 
@@ -35,28 +37,71 @@ def db_upgrade(args) -> None:
 
 
 def seed_demo(args) -> None:
-    from api.auth import issue_access_token
+    from api.auth import MEMBER_AUDIENCE, issue_access_token
     from api.demo import seed_demo as seed
 
     settings = _settings()
     program = load_program(settings.program_path)
     now = datetime.now(timezone.utc)
-    member_id = asyncio.run(_with_database(settings, lambda db: seed(db, program, now)))
-    token, expires_at = issue_access_token(settings.secret_key, member_id, now, settings.access_token_ttl_seconds)
-    print(f"demo member ready (dev WeChat code 'demo-member'); access token, valid until {expires_at.isoformat()}:")
+    member_id, session_id = asyncio.run(_with_database(settings, lambda db: seed(db, program, now)))
+    token, expires_at = issue_access_token(settings.secret_key, MEMBER_AUDIENCE, member_id, session_id, now,
+                                           settings.access_token_ttl_seconds)
+    print(f"demo member ready (dev WeChat code 'demo-member'); access token, valid until {expires_at.isoformat()}"
+          " (then sign in again with loginWithWeChat):")
     print(f"Authorization: Bearer {token}")
+
+
+def _refused(error: LoyaltyError) -> None:
+    print(f"loyalty: {error.message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def apikey_create(args) -> None:
     from api.auth import new_api_key
-    from persistence.api_keys import create_api_key
+    from domain.api_keys import create_api_key
+    from persistence.unit_of_work import SqlUnitOfWork
 
     settings = _settings()
     key, key_hash = new_api_key()
-    asyncio.run(_with_database(settings, lambda db: create_api_key(db, args.name, key_hash, key[:10],
-                                                                   datetime.now(timezone.utc))))
-    print(f"API key {args.name!r} created; send it as X-API-Key. It is shown once:")
+    scopes = args.scopes.split() if args.scopes else sorted(s.value for s in ALL_SCOPES)
+
+    async def create(database):
+        async with SqlUnitOfWork(database) as uow:
+            await create_api_key(uow, datetime.now(timezone.utc), args.name, scopes, key_hash, key[:10])
+
+    try:
+        asyncio.run(_with_database(settings, create))
+    except LoyaltyError as error:
+        _refused(error)
+    print(f"API key {args.name!r} created with scopes {' '.join(scopes)}; send it as X-API-Key. It is shown once:")
     print(key)
+
+
+def staff_create(args) -> None:
+    from api.passwords import Argon2PasswordHasher
+    from domain.staff import create_staff
+    from persistence.unit_of_work import SqlUnitOfWork
+
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            _refused(LoyaltyError(UserErrorCode.INVALID_INPUT, "the passwords differ"))
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    settings = _settings()
+
+    async def create(database):
+        async with SqlUnitOfWork(database) as uow:
+            return await create_staff(uow, Argon2PasswordHasher(), datetime.now(timezone.utc), args.username,
+                                      password, args.role)
+
+    try:
+        staff = asyncio.run(_with_database(settings, create))
+    except LoyaltyError as error:
+        _refused(error)
+    print(f"staff member {staff.username!r} created with role {staff.role}")
 
 
 def verify(args) -> None:
@@ -132,7 +177,14 @@ def main(argv: list[str] | None = None) -> None:
     apikey = commands.add_parser("apikey", help="integration API keys").add_subparsers(dest="apikey_command", required=True)
     create = apikey.add_parser("create", help="create a key (printed once, as the last line)")
     create.add_argument("--name", required=True)
+    create.add_argument("--scopes", help="space-separated, of: " + " ".join(sorted(s.value for s in ALL_SCOPES))
+                        + " (default: all of them)")
     create.set_defaults(run=apikey_create)
+    staff = commands.add_parser("staff", help="staff accounts").add_subparsers(dest="staff_command", required=True)
+    staff_create_parser = staff.add_parser("create", help="create a staff account; the password is read from stdin")
+    staff_create_parser.add_argument("--username", required=True)
+    staff_create_parser.add_argument("--role", required=True, choices=[r.value for r in Role])
+    staff_create_parser.set_defaults(run=staff_create)
     commands.add_parser("export-schema", help="print the GraphQL schema").set_defaults(run=export_schema)
     jobs = commands.add_parser("jobs", help="calendar jobs").add_subparsers(dest="jobs_command", required=True)
     jobs_parser = jobs.add_parser("run", help="run every job due now and exit")

@@ -1,4 +1,5 @@
-"""The per-request context: who calls, what time it is, the read connection and the loaders."""
+"""What lives as long as the app (Services), and the per-request context: who calls, what time it
+is, the request's id and client address, the read connection and the loaders."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,21 +8,31 @@ from zoneinfo import ZoneInfo
 
 from api.auth import Caller
 from api.dataloaders import Loaders
+from api.passwords import Argon2PasswordHasher
+from api.rate_limits import RateLimits, rate_limits_from
 from api.settings import Settings
 from api.wechat import DevelopmentWeChat, WeChatClient
 from domain.program import Program
 from persistence.database import Database, Reader
+from persistence.personal_data import PersonalDataCipher
 from persistence.unit_of_work import SqlUnitOfWork
 
 
 @dataclass
 class Services:
-    """What lives as long as the app: settings, program, database, WeChat."""
-
     settings: Settings
     program: Program
     database: Database
     wechat: DevelopmentWeChat | WeChatClient
+    personal_data: PersonalDataCipher | None = None   # built from the settings when not given
+    rate_limits: RateLimits | None = None
+    passwords: Argon2PasswordHasher | None = None
+
+    def __post_init__(self):
+        self.personal_data = self.personal_data or PersonalDataCipher(self.settings.data_key,
+                                                                      self.settings.old_data_keys)
+        self.rate_limits = self.rate_limits or rate_limits_from(self.settings.rate_limits, self.settings.redis_url)
+        self.passwords = self.passwords or Argon2PasswordHasher()
 
 
 @dataclass
@@ -30,6 +41,8 @@ class Context:
     reader: Reader
     caller: Caller
     now: datetime
+    request_id: str
+    client_ip: str | None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self):
@@ -44,7 +57,7 @@ class Context:
         return self.services.program.calendar.zone
 
     def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.services.database)
+        return SqlUnitOfWork(self.services.database, self.services.personal_data)
 
     async def after_write(self) -> None:
         """A write committed: later reads in this request must see it, not a cached or older view."""

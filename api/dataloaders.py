@@ -11,7 +11,7 @@ from domain.program import Program
 from persistence import queries
 from persistence.database import Reader
 from persistence.tables import (
-    benefits, check_ins, coupons, members, notifications, orders, point_entries, redemptions, rewards, tiers,
+    api_keys, benefits, check_ins, coupons, members, notifications, orders, point_entries, redemptions, rewards, tiers,
 )
 
 
@@ -120,6 +120,7 @@ class Loaders:
         self.order = RowsByIdLoader(reader, orders)
         self.check_in = RowsByIdLoader(reader, check_ins)
         self.notification = RowsByIdLoader(reader, notifications)
+        self.api_key = RowsByIdLoader(reader, api_keys)
         self.tier_ladder = TierLadderLoader(reader)
         self.benefits_up_to_level = BenefitsUpToLevelLoader(reader)
         self.points_expiring_soon = PointsExpiringSoonLoader(reader, now, program)
@@ -133,3 +134,5 @@ class Loaders:
         self.point_entry_page = PageLoader(lambda member_id, after, limit: queries.point_entry_page(
             reader, member_id, after, limit))
         self.reward_page = PageLoader(lambda after, limit: queries.reward_page(reader, after, limit))
+        self.audit_page = PageLoader(lambda subject, after, limit: queries.audit_page(reader, subject, after, limit))
+        self.api_key_page = PageLoader(lambda after, limit: queries.api_key_page(reader, after, limit))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from domain import check_ins, coupons, members, orders, rewards
+from domain import check_ins, coupons, members, orders, rewards, sessions
 from domain.errors import LoyaltyError
 from domain.program import Program
 from persistence import queries
@@ -15,16 +15,25 @@ DEMO_CODE = "demo-member"
 DEMO_CODES = (DEMO_CODE, "demo-newcomer")
 
 
-async def seed_demo(database: Database, program: Program, now: datetime) -> int:
-    """Create the demo members (if missing) and return the main demo member's id."""
+async def seed_demo(database: Database, program: Program, now: datetime) -> tuple[int, int]:
+    """Create the demo members (if missing); the main demo member's id and a new session of theirs."""
     async with SqlUnitOfWork(database) as uow:
         existing = await uow.members.by_openid(f"dev-{DEMO_CODE}")
-    if existing is not None:
-        return existing.id
+    if existing is None:
+        await _history(database, program, now)
+    async with SqlUnitOfWork(database) as uow:
+        demo = await uow.members.by_openid(f"dev-{DEMO_CODE}")
+        session, _ = await sessions.start(uow, now, None, member_id=demo.id)
+        await uow.commit()
+    return demo.id, session.id
+
+
+async def _history(database: Database, program: Program, now: datetime) -> None:
     ids = []
     for code in DEMO_CODES:
         async with SqlUnitOfWork(database) as uow:
-            member = await members.sign_in_with_wechat(uow, program, now - timedelta(days=40), f"dev-{code}", None)
+            member, _, _ = await members.sign_in_with_wechat(uow, program, now - timedelta(days=40), f"dev-{code}",
+                                                             None, now, None)
             ids.append(member.id)
     demo = ids[0]
     async with SqlUnitOfWork(database) as uow:
@@ -58,4 +67,3 @@ async def seed_demo(database: Database, program: Program, now: datetime) -> int:
                 await coupons.claim_monthly_coupons(uow, program, now, demo)
             except LoyaltyError:  # this program gives the demo member's tier no monthly coupons
                 pass
-    return demo

@@ -1,7 +1,12 @@
 """Top-level GraphQL errors the contract names, and which errors may show their message."""
 from __future__ import annotations
 
+import logging
+import re
+import traceback
+
 from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
 
 
 class ExpectedError(GraphQLError):
@@ -30,3 +35,44 @@ def should_mask(error: GraphQLError) -> bool:
     if original is None:
         return False
     return not isinstance(original, GraphQLError)
+
+
+PHONE_NUMBER = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+
+
+def redact(text: str) -> str:
+    """Mainland mobile numbers masked as the API shows them (138****8000): logs never hold one."""
+    return PHONE_NUMBER.sub(r"\1****\2", text)
+
+
+class RedactPersonalData(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = ()
+        if record.exc_info:
+            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)))
+            record.exc_info = None
+        return True
+
+
+log = logging.getLogger("loyalty.errors")
+log.addFilter(RedactPersonalData())
+
+
+def log_unexpected(errors: list[GraphQLError], request_id: str) -> None:
+    for error in errors:
+        if should_mask(error):
+            log.error("request %s: unexpected error at %s", request_id, error.path, exc_info=error.original_error)
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Unexpected exceptions answer with a generic message carrying the request id, under which
+    they were logged; expected errors keep their messages."""
+
+    def __init__(self):
+        super().__init__(should_mask_error=should_mask)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        request_id = self.execution_context.context.request_id
+        return GraphQLError(f"Internal error; quote request id {request_id} to support.", nodes=error.nodes,
+                            path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id})

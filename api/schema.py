@@ -1,59 +1,84 @@
-"""The schema: Query, Mutation, and the extensions every request runs through."""
+"""The schema: Query, Mutation, and the extensions every request runs through (limits checked before
+anything runs, cost reported, unexpected errors masked with the request id)."""
 from __future__ import annotations
 
+import functools
 import importlib
 
 import strawberry
-
-from api.dataloaders import LADDER
-from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 from strawberry.schema.config import StrawberryConfig
 
-from api.auth import IntegrationCaller, MemberCaller, require_member
-from api.errors import bad_request, should_mask, unauthenticated
+from api.access import may_see, require_member, require_staff
+from api.auth import StaffCaller
+from api.dataloaders import LADDER
+from api.errors import MaskUnexpectedErrors, bad_request, log_unexpected, unauthenticated
 from api.ids import from_global_id
+from api.mutations.base import Audit, record
 from api.mutations.check_in import check_in
 from api.mutations.claim_monthly_coupons import claim_monthly_coupons
 from api.mutations.login_with_wechat import login_with_wechat
 from api.mutations.mark_notifications_read import mark_notifications_read
+from api.mutations.member_account import bind_phone_number, deregister_member
 from api.mutations.record_order import record_order
 from api.mutations.redeem_points_for_order import redeem_points_for_order
 from api.mutations.redeem_reward import redeem_reward
 from api.mutations.refund_order import refund_order
+from api.mutations.sessions import logout, refresh_access_token
+from api.mutations.staff import adjust_points, create_api_key, revoke_api_key, staff_login
 from api.mutations.update_profile import update_profile
 from api.mutations.use_coupon import use_coupon
-from api.pagination import check_first, decode_cursor, page_of
+from api.pagination import check_first, decode_cursor, newest_first_page, page_of
+from api.query_cost import QueryCost
+from api.settings import RequestLimits
 from api.types.coupon import Coupon
-from api.types.member import Member
+from api.types.member import Member, mask_phone
 from api.types.node import Node
 from api.types.notification import Notification
 from api.types.order import CheckIn, Order
 from api.types.points import PointEntry
 from api.types.reward import Redemption, Reward, RewardConnection
+from api.types.staff import ApiKey, ApiKeyConnection, AuditEntry, AuditEntryConnection, StaffAccount
 from api.types.tier import Benefit, Tier
+from domain.access import Permission, role_may
+from persistence import queries
 
-# type name → (loader, how to build it, the member who owns it; None for the public catalog)
+
+def _catalog(caller, row) -> bool:
+    return True
+
+
+def _owned_by(owner):
+    return lambda caller, row: may_see(caller, owner(row))
+
+
+def _key_managers(caller, row) -> bool:
+    return isinstance(caller, StaffCaller) and role_may(caller.role, Permission.MANAGE_API_KEYS)
+
+
+# type name → (loader, how to build it from a row, who may see it)
 NODE_TYPES = {
-    "Tier": ("tier", lambda row, ctx: Tier.from_row(row), None),
-    "Benefit": ("benefit", lambda row, ctx: Benefit.from_row(row), None),
-    "Reward": ("reward", lambda row, ctx: Reward.from_row(row), None),
-    "Member": ("member", Member.from_row, lambda row: row.id),
-    "Coupon": ("coupon", Coupon.from_row, lambda row: row.member_id),
-    "PointEntry": ("point_entry", PointEntry.from_row, lambda row: row.member_id),
-    "Redemption": ("redemption", Redemption.from_row, lambda row: row.member_id),
-    "Order": ("order", Order.from_row, lambda row: row.member_id),
-    "CheckIn": ("check_in", lambda row, ctx: CheckIn.from_row(row), lambda row: row.member_id),
-    "Notification": ("notification", Notification.from_row, lambda row: row.member_id),
+    "Tier": ("tier", lambda row, ctx: Tier.from_row(row), _catalog),
+    "Benefit": ("benefit", lambda row, ctx: Benefit.from_row(row), _catalog),
+    "Reward": ("reward", lambda row, ctx: Reward.from_row(row), _catalog),
+    "Member": ("member", Member.from_row, _owned_by(lambda row: row.id)),
+    "Coupon": ("coupon", Coupon.from_row, _owned_by(lambda row: row.member_id)),
+    "PointEntry": ("point_entry", PointEntry.from_row, _owned_by(lambda row: row.member_id)),
+    "Redemption": ("redemption", Redemption.from_row, _owned_by(lambda row: row.member_id)),
+    "Order": ("order", Order.from_row, _owned_by(lambda row: row.member_id)),
+    "CheckIn": ("check_in", lambda row, ctx: CheckIn.from_row(row), _owned_by(lambda row: row.member_id)),
+    "Notification": ("notification", Notification.from_row, _owned_by(lambda row: row.member_id)),
+    "ApiKey": ("api_key", ApiKey.from_row, _key_managers),
 }
 
 
-def may_see(caller, owner_id: int | None) -> bool:
-    """The catalog is public; a member sees only their own objects; integrations see members' objects."""
-    if owner_id is None:
-        return True
-    if isinstance(caller, MemberCaller):
-        return caller.member_id == owner_id
-    return isinstance(caller, IntegrationCaller)
+async def _staff_read(info: strawberry.Info, action: str, member_row, asked: dict) -> None:
+    """Staff looking at a member's account is recorded, as any staff action is."""
+    if isinstance(info.context.caller, StaffCaller) and member_row is not None:
+        await record(info.context, Audit(action, f"Member:{member_row.id}", asked), "OK")
 
 
 @strawberry.type
@@ -86,37 +111,107 @@ class Query:
         type_name, pk = parsed
         if type_name not in NODE_TYPES:
             return None
-        loader_name, build, owner = NODE_TYPES[type_name]
+        loader_name, build, visible = NODE_TYPES[type_name]
         row = await getattr(info.context.loaders, loader_name).load(pk)
-        if row is None or not may_see(info.context.caller, owner(row) if owner else None):
+        if row is None or not visible(info.context.caller, row):
             return None
+        if type_name == "Member":
+            await _staff_read(info, "node", row, {"id": id})
         return build(row, info.context)
+
+    @strawberry.field(description="Staff: who is signed in, and what their role may do.")
+    def staff_account(self, info: strawberry.Info) -> StaffAccount:
+        return StaffAccount.of(require_staff(info.context.caller))
+
+    @strawberry.field(description="Staff (VIEW_MEMBERS): a member by member number or by phone number.")
+    async def find_member(self, info: strawberry.Info, member_no: str | None = None,
+                          phone: str | None = None) -> Member | None:
+        context = info.context
+        require_staff(context.caller, Permission.VIEW_MEMBERS)
+        if (member_no is None) == (phone is None):
+            raise bad_request("Give memberNo or phone, one of them.")
+        if member_no is not None:
+            row = await queries.member_by_number(context.reader, member_no.strip())
+        else:
+            row = await queries.member_by_phone_index(context.reader,
+                                                      context.services.personal_data.indexes(phone.strip()))
+        await _staff_read(info, "findMember", row, {"memberNo": member_no, "phone": mask_phone(phone)})
+        return Member.from_row(row, context) if row is not None else None
+
+    @strawberry.field(description="Staff (VIEW_AUDIT_LOG): audited actions, newest first; of one subject if given.")
+    async def audit_log(self, info: strawberry.Info, first: int, after: str | None = None,
+                        subject: str | None = None) -> AuditEntryConnection:
+        require_staff(info.context.caller, Permission.VIEW_AUDIT_LOG)
+        edges, page_info = await newest_first_page(info.context.loaders.audit_page, (subject,), first, after,
+                                                   lambda row: AuditEntry.from_row(row, info.context))
+        return AuditEntryConnection(edges=edges, page_info=page_info)
+
+    @strawberry.field(description="Staff (MANAGE_API_KEYS): integration keys, newest first.")
+    async def api_keys(self, info: strawberry.Info, first: int, after: str | None = None) -> ApiKeyConnection:
+        require_staff(info.context.caller, Permission.MANAGE_API_KEYS)
+        edges, page_info = await newest_first_page(info.context.loaders.api_key_page, (), first, after,
+                                                   lambda row: ApiKey.from_row(row, info.context))
+        return ApiKeyConnection(edges=edges, page_info=page_info)
 
 
 @strawberry.type
 class Mutation:
     login_with_we_chat = strawberry.mutation(resolver=login_with_wechat, name="loginWithWeChat")
+    refresh_access_token = strawberry.mutation(resolver=refresh_access_token)
+    logout = strawberry.mutation(resolver=logout)
+    bind_phone_number = strawberry.mutation(resolver=bind_phone_number)
+    deregister_member = strawberry.mutation(resolver=deregister_member)
     check_in = strawberry.mutation(resolver=check_in)
     redeem_reward = strawberry.mutation(resolver=redeem_reward)
     claim_monthly_coupons = strawberry.mutation(resolver=claim_monthly_coupons)
     update_profile = strawberry.mutation(resolver=update_profile)
+    mark_notifications_read = strawberry.mutation(resolver=mark_notifications_read)
     record_order = strawberry.mutation(resolver=record_order)
     refund_order = strawberry.mutation(resolver=refund_order)
     use_coupon = strawberry.mutation(resolver=use_coupon)
     redeem_points_for_order = strawberry.mutation(resolver=redeem_points_for_order)
-    mark_notifications_read = strawberry.mutation(resolver=mark_notifications_read)
+    staff_login = strawberry.mutation(resolver=staff_login)
+    adjust_points = strawberry.mutation(resolver=adjust_points)
+    create_api_key = strawberry.mutation(resolver=create_api_key)
+    revoke_api_key = strawberry.mutation(resolver=revoke_api_key)
 
 
-def build_schema() -> strawberry.Schema:
+class LoyaltySchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        """Log unexpected errors under the request's id (free of personal data); the expected ones are
+        answers, not incidents."""
+        context = getattr(execution_context, "context", None)
+        log_unexpected(errors, getattr(context, "request_id", "-"))
+
+
+def _introspection(ignore) -> bool:
+    return ignore.field_name.startswith("__")
+
+
+@functools.cache
+def build_schema(limits: RequestLimits = RequestLimits(), production: bool = False) -> strawberry.Schema:
+    """The schema with `limits` checked before execution; production also refuses introspection.
+    Built once per set of limits."""
     # "Did you mean …?" reveals names of the schema to whoever probes it. Strawberry switches off
     # field suggestions only; graphql-core's one switch for arguments, types and enum values is this.
     importlib.import_module("graphql.pyutils.did_you_mean").MAX_LENGTH = 0
-    return strawberry.Schema(
+    rules = [max_depth_rule(limits.max_depth, _introspection), max_aliases_rule(limits.max_aliases)]
+    if production:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return LoyaltySchema(
         query=Query,
         mutation=Mutation,
-        types=[Member, Tier, Benefit, Reward, Coupon, PointEntry, Redemption, Order, CheckIn, Notification],
-        config=StrawberryConfig(disable_field_suggestions=True),
-        extensions=[ParserCache(maxsize=256), ValidationCache(maxsize=256), MaskErrors(should_mask_error=should_mask)],
+        types=[Member, Tier, Benefit, Reward, Coupon, PointEntry, Redemption, Order, CheckIn, Notification, ApiKey],
+        config=StrawberryConfig(disable_field_suggestions=True,
+                                batching_config={"max_operations": limits.max_batch}),
+        extensions=[
+            lambda: MaxTokensLimiter(limits.max_tokens),
+            lambda: ParserCache(maxsize=256),
+            lambda: AddValidationRules(rules),
+            lambda: ValidationCache(maxsize=256),
+            lambda: QueryCost(limits.max_query_cost),
+            MaskUnexpectedErrors,
+        ],
     )
 
 

@@ -1,11 +1,16 @@
-"""WeChat login: code2Session through WeChat's API, or the development stand-in outside production."""
+"""WeChat: code2Session for sign-in and getuserphonenumber for the phone number, through WeChat's
+API, or the development stand-ins outside production."""
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 
 import httpx
 
 CODE2SESSION_URL = "https://api.weixin.qq.com/sns/jscode2session"
+STABLE_TOKEN_URL = "https://api.weixin.qq.com/cgi-bin/stable_token"
+PHONE_NUMBER_URL = "https://api.weixin.qq.com/wxa/business/getuserphonenumber"
 
 
 @dataclass(frozen=True)
@@ -14,29 +19,61 @@ class WeChatIdentity:
     unionid: str | None = None
 
 
-class WeChatLoginRefused(Exception):
-    """WeChat did not accept the code (expired, used, or forged)."""
+class WeChatRefused(Exception):
+    """WeChat did not accept the code (expired, used, or forged), or could not be reached."""
 
 
 class DevelopmentWeChat:
-    """The contract's stand-in: code C is openid dev-C, so the same code logs in the same member."""
+    """The contract's stand-ins: login code C is openid dev-C, so the same code logs in the same member;
+    a phone code of 11 digits is that phone number."""
 
     async def code_to_session(self, code: str) -> WeChatIdentity:
         return WeChatIdentity(openid=f"dev-{code}")
 
+    async def phone_number(self, code: str) -> str:
+        if len(code) == 11 and code.isascii() and code.isdigit():
+            return code
+        raise WeChatRefused("Outside production a phone code is the 11-digit number itself.")
+
 
 class WeChatClient:
+    """WeChat's server API. The access token comes from stable_token, which hands every instance the
+    same token (the plain token endpoint would make instances invalidate each other's)."""
+
     def __init__(self, appid: str, secret: str, transport: httpx.AsyncBaseTransport | None = None):
         self.appid, self.secret, self.transport = appid, secret, transport
+        self._token: tuple[str, float] | None = None
+        self._token_lock = asyncio.Lock()
 
-    async def code_to_session(self, code: str) -> WeChatIdentity:
-        params = {"appid": self.appid, "secret": self.secret, "js_code": code, "grant_type": "authorization_code"}
+    async def _call(self, method: str, url: str, **kw) -> dict:
         async with httpx.AsyncClient(timeout=5.0, transport=self.transport) as client:
             try:
-                response = await client.get(CODE2SESSION_URL, params=params)
-                data = response.json()
+                response = await client.request(method, url, **kw)
+                return response.json()
             except (httpx.HTTPError, ValueError) as exc:
-                raise WeChatLoginRefused("WeChat could not be reached; try again.") from exc
+                raise WeChatRefused("WeChat could not be reached; try again.") from exc
+
+    async def code_to_session(self, code: str) -> WeChatIdentity:
+        data = await self._call("GET", CODE2SESSION_URL, params={
+            "appid": self.appid, "secret": self.secret, "js_code": code, "grant_type": "authorization_code"})
         if data.get("errcode") or not data.get("openid"):
-            raise WeChatLoginRefused(f"WeChat refused the code (errcode {data.get('errcode')}).")
+            raise WeChatRefused(f"WeChat refused the code (errcode {data.get('errcode')}).")
         return WeChatIdentity(openid=data["openid"], unionid=data.get("unionid"))
+
+    async def _access_token(self) -> str:
+        async with self._token_lock:
+            if self._token is None or self._token[1] <= time.monotonic():
+                data = await self._call("POST", STABLE_TOKEN_URL, json={
+                    "grant_type": "client_credential", "appid": self.appid, "secret": self.secret})
+                if not data.get("access_token"):
+                    raise WeChatRefused(f"WeChat gave no access token (errcode {data.get('errcode')}).")
+                self._token = (data["access_token"], time.monotonic() + int(data.get("expires_in", 7200)) - 300)
+            return self._token[0]
+
+    async def phone_number(self, code: str) -> str:
+        data = await self._call("POST", PHONE_NUMBER_URL, params={"access_token": await self._access_token()},
+                                json={"code": code})
+        number = (data.get("phone_info") or {}).get("purePhoneNumber")
+        if data.get("errcode") or not number:
+            raise WeChatRefused(f"WeChat refused the phone code (errcode {data.get('errcode')}).")
+        return number

@@ -29,13 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.app import create_app  # noqa: E402
-from api.auth import issue_access_token, new_api_key  # noqa: E402
+from api.auth import MEMBER_AUDIENCE, issue_access_token  # noqa: E402
 from api.context import Services  # noqa: E402
 from api.demo import seed_demo  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from api.wechat import DevelopmentWeChat  # noqa: E402
 from domain.program import load_program  # noqa: E402
-from persistence.api_keys import create_api_key  # noqa: E402
 from persistence.database import Database  # noqa: E402
 from persistence.migrate import upgrade  # noqa: E402
 
@@ -121,10 +120,8 @@ async def prepare(url: str):
     database = Database(url)
     await upgrade(database, program)
     now = datetime.now(timezone.utc)
-    member_id = await seed_demo(database, program, now)
-    key, key_hash = new_api_key()
-    await create_api_key(database, "bench", key_hash, key[:10], now)
-    token, _ = issue_access_token(SECRET, member_id, now, 3600)
+    member_id, session_id = await seed_demo(database, program, now)
+    token, _ = issue_access_token(SECRET, MEMBER_AUDIENCE, member_id, session_id, now, 3600)
     services = Services(settings, program, database, DevelopmentWeChat())
     counts = await statement_counts(database, services, token)
     await database.dispose()

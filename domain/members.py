@@ -1,11 +1,12 @@
-"""Members: registration on first WeChat login, and the profile with its one-time tasks."""
+"""Members: registration on first WeChat login, the profile with its one-time tasks, the phone
+number, and deregistration (注销)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from domain import coupons, wallet
-from domain.errors import invalid
+from domain import coupons, sessions, wallet
+from domain.errors import LoyaltyError, UserErrorCode, invalid
 from domain.locking import member_for_update
 from domain.model import Member
 from domain.ports import UnitOfWork
@@ -16,18 +17,60 @@ NICKNAME_MAX = 32
 HOUSEHOLD_MAX = 20
 
 
-async def sign_in_with_wechat(uow: UnitOfWork, program: Program, now: datetime, openid: str,
-                              unionid: str | None) -> Member:
-    """The member of this openid; a first login registers them with the `points.signup` gift."""
-    existing = await uow.members.by_openid(openid)
-    if existing is not None:
-        return existing
-    member = await uow.members.create(openid, unionid, program.base_tier.code, now)
-    await wallet.credit(uow, program, member, program.signup.points, "SIGNUP", "新人注册礼", now)
-    for grant in program.signup.coupons:
-        await coupons.issue(uow, program, member.id, grant, "SIGNUP_GIFT", now)
+async def sign_in_with_wechat(uow: UnitOfWork, program: Program, now: datetime, openid: str, unionid: str | None,
+                              session_now: datetime, refresh_ttl_seconds: int | None) -> tuple[Member, int, str | None]:
+    """Sign in the member of this openid, or of this unionid (the same person in another WeChat app:
+    the openid joins them), or register a new member with the `points.signup` gift. Starts a session
+    (at `session_now`: sessions follow the real clock, not a test clock); returns the member, the
+    session id and its first refresh token."""
+    member = await uow.members.by_openid(openid)
+    if member is None and unionid:
+        member = await uow.members.by_unionid(unionid)
+        if member is not None:
+            await uow.members.add_identity(member.id, openid, now)
+    if member is None:
+        member = await uow.members.create(unionid, program.base_tier.code, now)
+        await uow.members.add_identity(member.id, openid, now)
+        await wallet.credit(uow, program, member, program.signup.points, "SIGNUP", "新人注册礼", now)
+        for grant in program.signup.coupons:
+            await coupons.issue(uow, program, member.id, grant, "SIGNUP_GIFT", now)
+    session, refresh_token = await sessions.start(uow, session_now, refresh_ttl_seconds, member_id=member.id)
+    await uow.commit()
+    return member, session.id, refresh_token
+
+
+async def bind_phone(uow: UnitOfWork, member_id: int, phone: str) -> Member:
+    """Bind the number WeChat vouched for. One number, one member: another member's is PHONE_TAKEN."""
+    member = await member_for_update(uow, member_id)
+    holder = await uow.members.by_phone(phone)
+    if holder is not None and holder.id != member.id:
+        raise LoyaltyError(UserErrorCode.PHONE_TAKEN, "This phone number is bound to another member.",
+                           ["input", "code"])
+    await uow.members.set_phone(member.id, phone)
     await uow.commit()
     return member
+
+
+async def deregister(uow: UnitOfWork, program: Program, now: datetime, member_id: int) -> None:
+    """注销 (PIPL's right to deletion): personal data erased (profile, phone, WeChat identities and
+    notifications), points forfeited through one ADJUSTMENT entry (a debt is written off the same way),
+    growth to zero and the base tier, coupons ended, every session ended. The ledgers stay, keyed by
+    the anonymous member number, for the books; a later sign-in with the same WeChat is a new member."""
+    member = await member_for_update(uow, member_id)
+    await wallet.forfeit_all(uow, member, "注销：积分作废", now)
+    if member.growth_value:
+        await uow.growth.add_entry(member.id, -member.growth_value, 0, "DEREGISTERED", now)
+        member.growth_value = 0
+    member.tier_code, member.tier_expires_at = program.base_tier.code, None
+    member.nickname = member.birthday = member.gender = member.household_size = member.unionid = None
+    member.deregistered_at = now
+    await uow.members.save(member)
+    await uow.members.set_phone(member.id, None)
+    await uow.members.erase_identities(member.id)
+    await uow.notifications.erase_all(member.id)
+    await uow.coupons.end_available(member.id, now)
+    await uow.sessions.revoke_all_of_member(member.id, sessions.DEREGISTERED, now)
+    await uow.commit()
 
 
 @dataclass

@@ -7,9 +7,11 @@ from datetime import date, datetime
 
 @dataclass
 class Member:
+    """A member's account. The phone number is not here: it is sealed at rest and only ever set or
+    looked up (MemberRepository.set_phone, by_phone)."""
+
     id: int
     member_no: str
-    openid: str
     tier_code: str
     growth_value: int
     points_balance: int
@@ -18,10 +20,10 @@ class Member:
     tier_expires_at: datetime | None = None
     unionid: str | None = None
     nickname: str | None = None
-    phone: str | None = None
     birthday: date | None = None
     gender: str | None = None
     household_size: int | None = None
+    deregistered_at: datetime | None = None
 
 
 @dataclass
@@ -169,4 +171,36 @@ class Notification:
     body: str
     created_at: datetime
     read_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass
+class Session:
+    """A signed-in member or staff member; its access tokens stop working once it is revoked."""
+
+    created_at: datetime
+    member_id: int | None = None
+    staff_id: int | None = None
+    revoked_at: datetime | None = None
+    revoked_reason: str | None = None
+    id: int | None = None
+
+
+@dataclass
+class RefreshToken:
+    session_id: int
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass
+class StaffMember:
+    username: str
+    password_hash: str
+    role: str
+    created_at: datetime
+    disabled_at: datetime | None = None
     id: int | None = None

@@ -61,3 +61,18 @@ async def debit(uow: UnitOfWork, member: Member, points: int, kind: str, descrip
     ))
     await uow.members.save(member)
     return entry
+
+
+async def forfeit_all(uow: UnitOfWork, member: Member, description: str, now: datetime) -> LedgerEntry | None:
+    """Bring the balance to zero through one ADJUSTMENT entry: every lot emptied, any debt written off."""
+    lots = await uow.points.lots_with_points(member.id)
+    await uow.points.take_from_lots([(lot, lot.remaining) for lot in lots])
+    delta, member.points_balance, member.points_debt = -member.points_balance, 0, 0
+    if delta == 0:
+        await uow.members.save(member)
+        return None
+    entry = await uow.points.add_entry(LedgerEntry(
+        member_id=member.id, kind="ADJUSTMENT", delta=delta, balance_after=0, description=description,
+        occurred_at=now))
+    await uow.members.save(member)
+    return entry

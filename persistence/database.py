@@ -19,15 +19,18 @@ DEFAULT_URL = "sqlite+aiosqlite:///var/loyalty.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def _sqlite_engine(url: str, begin: str) -> AsyncEngine:
+def sqlite_engine(url: str, begin: str, foreign_keys: bool = True) -> AsyncEngine:
+    """`foreign_keys=False` only for migrations: SQLite rebuilds a table to alter it (Alembic's batch
+    mode), and dropping the old table would trip the keys that point at it; `persistence.migrate`
+    checks every key afterwards instead."""
     engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
-                       "synchronous=NORMAL"):
+        for pragma in ("journal_mode=WAL", f"foreign_keys={'ON' if foreign_keys else 'OFF'}",
+                       f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}", "synchronous=NORMAL"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -45,8 +48,8 @@ class Database:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         if self.is_sqlite:
-            self.write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
-            self.read_engine = _sqlite_engine(url, "BEGIN")
+            self.write_engine = sqlite_engine(url, "BEGIN IMMEDIATE")
+            self.read_engine = sqlite_engine(url, "BEGIN")
         else:
             self.write_engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
             self.read_engine = self.write_engine

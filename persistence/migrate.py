@@ -8,7 +8,7 @@ from alembic.config import Config
 
 from domain.program import Program
 from persistence.catalog import sync_program
-from persistence.database import Database
+from persistence.database import Database, sqlite_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -25,10 +25,29 @@ def _upgrade(connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
+class MigrationError(RuntimeError):
+    pass
+
+
+async def _migrate_sqlite(url: str, revision: str) -> None:
+    """In one transaction with foreign keys off (see `sqlite_engine`), then every key checked."""
+    engine = sqlite_engine(url, "BEGIN IMMEDIATE", foreign_keys=False)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_upgrade, revision)
+            broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+            if broken:
+                raise MigrationError(f"the migration would leave broken foreign keys: {broken[:5]}")
+    finally:
+        await engine.dispose()
+
+
 async def upgrade(database: Database, program: Program, revision: str = "head") -> None:
     if database.is_sqlite:
         Path(database.write_engine.url.database).parent.mkdir(parents=True, exist_ok=True)
-    async with database.transaction() as conn:
-        await conn.run_sync(_upgrade, revision)
+        await _migrate_sqlite(database.url, revision)
+    else:
+        async with database.transaction() as conn:
+            await conn.run_sync(_upgrade, revision)
     async with database.transaction() as conn:
         await sync_program(conn, program)

@@ -10,7 +10,8 @@ from sqlalchemy import Table, and_, case, func, select, tuple_
 
 from persistence.database import Reader
 from persistence.tables import (
-    api_keys, benefits, check_ins, coupons, notifications, point_entries, points_lots, rewards, tiers,
+    api_keys, audit_log, benefits, check_ins, coupons, members, notifications, orders, point_entries, points_lots,
+    rewards, sessions, staff, tiers,
 )
 
 
@@ -125,4 +126,39 @@ async def tier_codes(reader: Reader) -> list[str]:
 async def active_api_key(reader: Reader, key_hash: str):
     return (await reader.execute(
         select(api_keys).where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None)))).first()
+
+
+async def live_session(reader: Reader, session_id: int):
+    """The session, if not revoked, with its staff member's name, role and state (staff sessions)."""
+    return (await reader.execute(
+        select(sessions.c.member_id, sessions.c.staff_id, staff.c.username, staff.c.role, staff.c.disabled_at)
+        .outerjoin(staff, staff.c.id == sessions.c.staff_id)
+        .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None)))).first()
+
+
+async def order_by_external_id(reader: Reader, external_id: str):
+    return (await reader.execute(select(orders).where(orders.c.external_id == external_id))).first()
+
+
+async def member_by_number(reader: Reader, member_no: str):
+    return (await reader.execute(select(members).where(members.c.member_no == member_no,
+                                                       members.c.deregistered_at.is_(None)))).first()
+
+
+async def member_by_phone_index(reader: Reader, indexes: Sequence[str]):
+    return (await reader.execute(select(members).where(members.c.phone_index.in_(indexes),
+                                                       members.c.deregistered_at.is_(None)))).first()
+
+
+async def audit_page(reader: Reader, subject: str | None, after_id: int | None, limit: int) -> list:
+    return list(await reader.execute(
+        select(audit_log).where(audit_log.c.subject == subject if subject is not None else True,
+                                audit_log.c.id < after_id if after_id is not None else True)
+        .order_by(audit_log.c.id.desc()).limit(limit)))
+
+
+async def api_key_page(reader: Reader, after_id: int | None, limit: int) -> list:
+    return list(await reader.execute(
+        select(api_keys).where(api_keys.c.id < after_id if after_id is not None else True)
+        .order_by(api_keys.c.id.desc()).limit(limit)))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, Numeric,
+    JSON, BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, Numeric,
     String, Table, Text, UniqueConstraint, false, text,
 )
 from sqlalchemy.types import TypeDecorator
@@ -98,10 +98,11 @@ rewards = Table(
 members = Table(
     "members", metadata, _id(),
     Column("member_no", String(16), nullable=False, unique=True),
-    Column("openid", String(128), nullable=False, unique=True),
-    Column("unionid", String(128), index=True),
+    Column("unionid", String(128), unique=True),  # WeChat's one id across the app and the mini-program
     Column("nickname", String(64)),
-    Column("phone", String(32)),
+    # Personal data (PIPL): sealed with AES-GCM (persistence.personal_data), found by its blind index.
+    Column("phone_sealed", Text),
+    Column("phone_index", String(64), unique=True),
     Column("birthday", Date),
     Column("gender", String(16)),
     Column("household_size", Integer),
@@ -112,6 +113,7 @@ members = Table(
     Column("points_balance", BigInteger, nullable=False, default=0),
     Column("points_debt", BigInteger, nullable=False, default=0),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("deregistered_at", UtcDateTime),  # 注销: personal data erased; ledgers kept, anonymous
     CheckConstraint("growth_value >= 0", name="growth_not_negative"),
     CheckConstraint("points_debt >= 0", name="debt_not_negative"),
 )
@@ -271,13 +273,72 @@ idempotency_keys = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
+wechat_identities = Table(
+    # One member may sign in from several WeChat apps (the mini-program, the mobile app): an openid
+    # each, one unionid across them.
+    "wechat_identities", metadata,
+    Column("openid", String(128), primary_key=True),
+    _member_ref(index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+staff = Table(
+    "staff", metadata, _id(),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),  # Argon2id
+    Column("role", String(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("disabled_at", UtcDateTime),
+)
+
+sessions = Table(
+    # A signed-in member or staff member. Access tokens name their session, so ending it (logout,
+    # refresh-token reuse, deregistration) stops them at once.
+    "sessions", metadata, _id(),
+    Column("member_id", Id, ForeignKey("members.id"), index=True),
+    Column("staff_id", Id, ForeignKey("staff.id"), index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Column("revoked_reason", String(32)),
+    CheckConstraint("(member_id IS NULL) <> (staff_id IS NULL)", name="one_subject"),
+)
+
+refresh_tokens = Table(
+    # Stored as SHA-256 hashes; each is used once (rotation), and a second use ends the session.
+    "refresh_tokens", metadata, _id(),
+    Column("session_id", Id, ForeignKey("sessions.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+)
+
 api_keys = Table(
     "api_keys", metadata, _id(),
     Column("name", String(64), nullable=False),
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("prefix", String(12), nullable=False),
+    Column("scopes", String(256), nullable=False),  # space-separated, e.g. "orders:write coupons:write"
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
+)
+
+audit_log = Table(
+    # Every staff action and every integration write: who, what, when, the request, before and after.
+    # Append-only: nothing in the API updates or deletes it.
+    "audit_log", metadata, _id(),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_id", Id, nullable=False),
+    Column("actor_name", String(64), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(64)),
+    Column("outcome", String(32), nullable=False),
+    Column("input", JSON, nullable=False),
+    Column("before", JSON),
+    Column("after", JSON),
+    Index("ix_audit_log_subject", "subject"),
 )
 
 job_runs = Table(

@@ -4,6 +4,9 @@ from __future__ import annotations
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from persistence.database import Database
+from persistence.personal_data import PersonalDataCipher
+from persistence.repositories.audit import SqlAuditRepository
+from persistence.repositories.api_keys import SqlApiKeyRepository
 from persistence.repositories.activity import SqlCheckInRepository, SqlIdempotencyRepository, SqlRewardRepository
 from persistence.repositories.coupons import SqlCouponRepository
 from persistence.repositories.jobs import SqlJobRepository
@@ -11,6 +14,7 @@ from persistence.repositories.members import SqlGrowthRepository, SqlMemberRepos
 from persistence.repositories.notifications import SqlNotificationRepository
 from persistence.repositories.orders import SqlOrderRepository
 from persistence.repositories.points import SqlPointsRepository
+from persistence.repositories.sessions import SqlSessionRepository, SqlStaffRepository
 
 
 class WriteConflict(Exception):
@@ -27,14 +31,18 @@ def _is_conflict(exc: BaseException) -> bool:
 
 
 class SqlUnitOfWork:
-    def __init__(self, database: Database):
+    """`personal_data` is needed only by what reads or writes sealed personal data (phone numbers)."""
+
+    def __init__(self, database: Database, personal_data: PersonalDataCipher | None = None):
         self.database = database
+        self.personal_data = personal_data
         self.conn = None
+        self._before_commit = []
 
     async def __aenter__(self) -> "SqlUnitOfWork":
         self.conn = await self.database.write_engine.connect()
         await self.conn.begin()
-        self.members = SqlMemberRepository(self.conn)
+        self.members = SqlMemberRepository(self.conn, self.personal_data)
         self.growth = SqlGrowthRepository(self.conn)
         self.points = SqlPointsRepository(self.conn)
         self.coupons = SqlCouponRepository(self.conn)
@@ -44,9 +52,21 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotencyRepository(self.conn)
         self.notifications = SqlNotificationRepository(self.conn)
         self.jobs = SqlJobRepository(self.conn)
+        self.sessions = SqlSessionRepository(self.conn)
+        self.staff = SqlStaffRepository(self.conn)
+        self.audit = SqlAuditRepository(self.conn)
+        self.api_keys = SqlApiKeyRepository(self.conn)
         return self
 
+    def before_commit(self, callback) -> None:
+        """Run `callback()` (a coroutine function) inside the transaction, just before it commits:
+        what must be written with the change or not at all (the audit record)."""
+        self._before_commit.append(callback)
+
     async def commit(self) -> None:
+        for callback in self._before_commit:
+            await callback()
+        self._before_commit.clear()
         await self.conn.commit()
 
     async def __aexit__(self, exc_type, exc, tb) -> None:

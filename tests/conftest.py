@@ -25,12 +25,14 @@ from api.context import Services
 from api.settings import Settings
 from api.wechat import DevelopmentWeChat
 from domain.program import Program, load_program
-from persistence.api_keys import create_api_key
+from domain.access import ALL_SCOPES
+from domain.api_keys import create_api_key
 from persistence.catalog import sync_program
 from persistence.database import Database
 from persistence.integrity import find_discrepancies
 from persistence.migrate import upgrade
 from persistence.tables import metadata
+from persistence.unit_of_work import SqlUnitOfWork
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT = ROOT.parent / "shared" / "contract"
@@ -202,7 +204,13 @@ async def api(services, database) -> GraphQLClient:
     app = create_app(services=services)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://loyalty.test") as http:
         client = GraphQLClient(http)
-        key, key_hash = new_api_key()
-        await create_api_key(database, "tests", key_hash, key[:10], datetime.now(timezone.utc))
-        client.api_key = key
+        client.api_key = await add_api_key(database, "tests", [s.value for s in ALL_SCOPES])
         yield client
+
+
+async def add_api_key(database, name: str, scopes: list[str]) -> str:
+    """A new integration key with these scopes, as `loyalty apikey create` makes one."""
+    key, key_hash = new_api_key()
+    async with SqlUnitOfWork(database) as uow:
+        await create_api_key(uow, datetime.now(timezone.utc), name, scopes, key_hash, key[:10])
+    return key

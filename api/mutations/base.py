@@ -1,15 +1,23 @@
-"""Running a use case for a mutation: a unit of work, domain refusals turned into userErrors,
-a retry when another transaction won a race for the same key."""
+"""Running a use case for a mutation: the member's rate limit, a unit of work, domain refusals turned
+into userErrors, a retry when another transaction won a race for the same key, and, for staff and
+integrations, the audit record written in the same transaction as the change."""
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from enum import Enum
 from typing import Awaitable, Callable, TypeVar
 
 import strawberry
 
+from api.auth import IntegrationCaller, MemberCaller, StaffCaller, issue_access_token
 from api.ids import from_global_id, pk_of
+from api.rate_limits import RateLimited
 from api.types.enums import UserError, UserErrorCode
 from api.types.member import Member
 from domain.errors import LoyaltyError, invalid
+from persistence.repositories.audit import AuditRecord
 from persistence.unit_of_work import SqlUnitOfWork, WriteConflict
 
 T = TypeVar("T")
@@ -25,14 +33,93 @@ def user_error(error: LoyaltyError) -> UserError:
     return UserError(field=error.field, message=error.message, code=UserErrorCode(error.code))
 
 
-async def run(info: strawberry.Info, use_case: Callable[[SqlUnitOfWork], Awaitable[T]]) -> T:
+def rate_limited(limit: RateLimited) -> Refused:
+    return Refused([UserError(field=None, code=UserErrorCode.RATE_LIMITED, retry_after=limit.retry_after,
+                              message=f"Too many requests; try again in {limit.retry_after} seconds.")])
+
+
+async def check_rate(info: strawberry.Info, name: str, key) -> None:
+    """Count the request under rate limit `name` for `key`; Refused (RATE_LIMITED) when over it."""
+    try:
+        await info.context.services.rate_limits.check(name, key)
+    except RateLimited as limit:
+        raise rate_limited(limit) from None
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What the audit log records of a staff or integration call: the action, what it concerns
+    ("Member:12"; a function when only the change makes it known) and what was asked."""
+
+    action: str
+    subject: str | Callable[[], str | None] | None
+    input: dict
+
+
+def jsonable(value):
+    if dataclasses.is_dataclass(value):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _actor(caller) -> tuple[str, int, str] | None:
+    if isinstance(caller, StaffCaller):
+        return "STAFF", caller.staff_id, caller.username
+    if isinstance(caller, IntegrationCaller):
+        return "INTEGRATION", caller.api_key_id, caller.name
+    return None
+
+
+def _subject(audit: Audit) -> str | None:
+    return audit.subject() if callable(audit.subject) else audit.subject
+
+
+async def record(context, audit: Audit, outcome: str, before: dict | None = None, after: dict | None = None,
+                 uow: SqlUnitOfWork | None = None, actor: tuple[str, int, str] | None = None) -> None:
+    """Append to the audit log, in `uow`'s transaction, or in one of its own. The actor is the caller
+    unless given (a staff sign-in, before there is a signed-in caller)."""
+    actor = actor or _actor(context.caller)
+    if actor is None:
+        return
+    entry = AuditRecord(occurred_at=context.now, request_id=context.request_id, actor_kind=actor[0],
+                        actor_id=actor[1], actor_name=actor[2], action=audit.action, subject=_subject(audit),
+                        outcome=outcome, input=jsonable(audit.input), before=before, after=after)
+    if uow is not None:
+        await uow.audit.add(entry)
+        return
+    async with context.unit_of_work() as own:
+        await own.audit.add(entry)
+        await own.commit()
+
+
+async def run(info: strawberry.Info, use_case: Callable[[SqlUnitOfWork], Awaitable[T]],
+              audit: Audit | None = None) -> T:
     """The use case's result, or Refused carrying the userErrors of a business-rule refusal."""
     context = info.context
+    if isinstance(context.caller, MemberCaller):
+        await check_rate(info, "member_mutations", context.caller.member_id)
+    audited = audit is not None and _actor(context.caller) is not None
     for attempt in range(ATTEMPTS):
         try:
             async with context.unit_of_work() as uow:
+                if audited:
+                    before = await uow.audit.snapshot(_subject(audit))
+
+                    async def write_record(uow=uow, before=before):
+                        after = await uow.audit.snapshot(_subject(audit))
+                        await record(context, audit, "OK", before, after, uow)
+
+                    uow.before_commit(write_record)
                 result = await use_case(uow)
         except LoyaltyError as error:
+            if audited:
+                await record(context, audit, error.code.value)
             raise Refused([user_error(error)]) from None
         except WriteConflict:
             if attempt == ATTEMPTS - 1:
@@ -41,6 +128,20 @@ async def run(info: strawberry.Info, use_case: Callable[[SqlUnitOfWork], Awaitab
         await context.after_write()
         return result
     raise AssertionError("unreachable")
+
+
+def new_access_token(info: strawberry.Info, audience: str, subject_id: int, session_id: int) -> tuple[str, datetime]:
+    """A signed access token for the session, living `LOYALTY_ACCESS_TOKEN_TTL` seconds of real time
+    (whatever X-Loyalty-Now says: a test clock must not mint old or eternal tokens)."""
+    settings = info.context.services.settings
+    token, expires_at = issue_access_token(settings.secret_key, audience, subject_id, session_id, real_now(),
+                                           settings.access_token_ttl_seconds)
+    return token, expires_at.astimezone(info.context.zone)
+
+
+def real_now() -> datetime:
+    """Sessions and tokens follow the real clock, never the test clock."""
+    return datetime.now(timezone.utc)
 
 
 async def member_of(info: strawberry.Info, member_id: int) -> Member:

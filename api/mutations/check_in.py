@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
-from api.auth import require_member
+from api.access import require_member
 from api.mutations.base import Refused, member_of, run
 from api.types.enums import UserError
 from api.types.member import Member

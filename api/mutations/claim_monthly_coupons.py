@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
-from api.auth import require_member
+from api.access import require_member
 from api.mutations.base import Refused, run
 from api.types.coupon import Coupon
 from api.types.enums import UserError

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 import strawberry
 
-from api.auth import issue_access_token
-from api.mutations.base import Refused, member_of, run, user_error
+from api.auth import MEMBER_AUDIENCE
+from api.mutations.base import Refused, check_rate, member_of, new_access_token, real_now, run, user_error
 from api.types.enums import UserError
 from api.types.member import Member
-from api.wechat import WeChatLoginRefused
+from api.wechat import WeChatRefused
 from domain import members
 from domain.errors import invalid
 
@@ -22,6 +22,8 @@ class LoginWithWeChatInput:
 class LoginWithWeChatPayload:
     access_token: str | None = None
     expires_at: datetime | None = None
+    refresh_token: str | None = strawberry.field(
+        default=None, description="Exchange it for a new access token (refreshAccessToken); each works once.")
     member: Member | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
@@ -29,21 +31,22 @@ class LoginWithWeChatPayload:
 async def login_with_wechat(info: strawberry.Info, input: LoginWithWeChatInput) -> LoginWithWeChatPayload:
     """Sign in with a WeChat login code; the first login registers the member with the sign-up gift."""
     context = info.context
+    settings = context.services.settings
     try:
         code = input.code.strip()
         if not code or len(code) > 128 or not code.isprintable():
             raise Refused([user_error(invalid("code", "code must be 1 to 128 printable characters."))])
+        await check_rate(info, "login_ip", context.client_ip)
+        await check_rate(info, "login_code", code)
         try:
             identity = await context.services.wechat.code_to_session(code)
-        except WeChatLoginRefused as exc:
+        except WeChatRefused as exc:
             raise Refused([user_error(invalid("code", str(exc)))]) from None
-        member = await run(info, lambda uow: members.sign_in_with_wechat(
-            uow, context.program, context.now, identity.openid, identity.unionid))
+        member, session_id, refresh_token = await run(info, lambda uow: members.sign_in_with_wechat(
+            uow, context.program, context.now, identity.openid, identity.unionid, real_now(),
+            settings.refresh_token_ttl_seconds))
     except Refused as refused:
         return LoginWithWeChatPayload(user_errors=refused.errors)
-    settings = context.services.settings
-    # Tokens live in real time, whatever X-Loyalty-Now says: a test clock must not mint old or eternal tokens.
-    token, expires_at = issue_access_token(settings.secret_key, member.id, datetime.now(timezone.utc),
-                                           settings.access_token_ttl_seconds)
-    return LoginWithWeChatPayload(access_token=token, expires_at=expires_at.astimezone(context.zone),
+    token, expires_at = new_access_token(info, MEMBER_AUDIENCE, member.id, session_id)
+    return LoginWithWeChatPayload(access_token=token, expires_at=expires_at, refresh_token=refresh_token,
                                   member=await member_of(info, member.id))

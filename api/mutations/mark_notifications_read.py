@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
-from api.auth import require_member
+from api.access import require_member
 from api.mutations.base import Refused, parse_id, run
 from api.types.enums import UserError
 from domain import notifications

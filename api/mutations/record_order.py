@@ -4,12 +4,13 @@ from datetime import datetime
 
 import strawberry
 
-from api.auth import require_integration
-from api.mutations.base import Refused, member_of, parse_id, run, user_error
+from api.access import require_integration
+from api.mutations.base import Audit, Refused, member_of, parse_id, run, user_error
 from api.types.enums import OrderChannel, UserError
 from api.types.member import Member
 from api.types.order import Order
 from domain import orders
+from domain.access import Scope
 from domain.errors import invalid
 
 
@@ -43,13 +44,13 @@ async def order_payload(info: strawberry.Info, order) -> OrderPayload:
 async def record_order(info: strawberry.Info, input: RecordOrderInput) -> OrderPayload:
     """A paid order: points and growth for the member; externalId makes retries safe."""
     context = info.context
-    require_integration(context.caller)
+    require_integration(context.caller, Scope.ORDERS_WRITE)
     try:
         member_id = parse_id(input.member_id, "Member", "memberId")
         paid_at = aware(input.paid_at, "paidAt")
         order = await run(info, lambda uow: orders.record_order(
             uow, context.program, context.now, member_id, input.external_id, input.amount, input.shipping_fee,
-            input.channel.value, paid_at))
+            input.channel.value, paid_at), Audit("recordOrder", f"Member:{member_id}", input))
     except Refused as refused:
         return OrderPayload(user_errors=refused.errors)
     return await order_payload(info, order)

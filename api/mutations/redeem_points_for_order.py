@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import strawberry
 
-from api.auth import require_integration
-from api.mutations.base import Refused, member_of, parse_id, run
+from api.access import require_integration
+from api.mutations.base import Audit, Refused, member_of, parse_id, run
 from api.types.enums import UserError
 from api.types.member import Member
 from domain import orders
+from domain.access import Scope
 
 
 @strawberry.input
@@ -28,11 +29,12 @@ class RedeemPointsForOrderPayload:
 async def redeem_points_for_order(info: strawberry.Info, input: RedeemPointsForOrderInput) -> RedeemPointsForOrderPayload:
     """Points off an order at checkout (积分抵现); one offset per externalOrderId."""
     context = info.context
-    require_integration(context.caller)
+    require_integration(context.caller, Scope.POINTS_WRITE)
     try:
         member_id = parse_id(input.member_id, "Member", "memberId")
         offset = await run(info, lambda uow: orders.redeem_points_for_order(
-            uow, context.program, context.now, member_id, input.external_order_id, input.points, input.order_amount))
+            uow, context.program, context.now, member_id, input.external_order_id, input.points, input.order_amount),
+            Audit("redeemPointsForOrder", f"Member:{member_id}", input))
     except Refused as refused:
         return RedeemPointsForOrderPayload(user_errors=refused.errors)
     return RedeemPointsForOrderPayload(points_spent=offset.points, amount_off=offset.amount_off,

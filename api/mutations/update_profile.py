@@ -4,7 +4,7 @@ from datetime import date
 
 import strawberry
 
-from api.auth import require_member
+from api.access import require_member
 from api.mutations.base import Refused, member_of, run
 from api.types.enums import Gender, UserError
 from api.types.member import Member

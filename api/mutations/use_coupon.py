@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import strawberry
 
-from api.auth import require_integration
-from api.mutations.base import Refused, parse_id, run
+from api.access import require_integration
+from api.mutations.base import Audit, Refused, parse_id, run
 from api.types.coupon import Coupon
 from api.types.enums import UserError
 from domain import coupons
+from domain.access import Scope
 
 
 @strawberry.input
@@ -26,12 +27,13 @@ class UseCouponPayload:
 async def use_coupon(info: strawberry.Info, input: UseCouponInput) -> UseCouponPayload:
     """Redeem a member's coupon on an order; discountAmount is what it took off."""
     context = info.context
-    require_integration(context.caller)
+    require_integration(context.caller, Scope.COUPONS_WRITE)
     try:
         member_id = parse_id(input.member_id, "Member", "memberId")
         coupon_id = parse_id(input.coupon_id, "Coupon", "couponId")
         coupon = await run(info, lambda uow: coupons.use_coupon(
-            uow, context.now, member_id, coupon_id, input.external_order_id, input.order_amount))
+            uow, context.now, member_id, coupon_id, input.external_order_id, input.order_amount),
+            Audit("useCoupon", f"Coupon:{coupon_id}", input))
     except Refused as refused:
         return UseCouponPayload(user_errors=refused.errors)
     return UseCouponPayload(coupon=Coupon.from_row(coupon, context))

@@ -90,3 +90,5 @@ class UserError:
     field: list[str] | None
     message: str
     code: UserErrorCode
+    retry_after: int | None = strawberry.field(
+        default=None, description="With RATE_LIMITED: the seconds after which a retry may succeed.")

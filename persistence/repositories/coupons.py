@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.model import Coupon
@@ -43,3 +43,8 @@ class SqlCouponRepository:
         rows = await self.conn.execute(select(*columns_of(coupons, Coupon)).where(
             coupons.c.member_id == member_id, coupons.c.claim_period == period).order_by(coupons.c.id))
         return [to_model(Coupon, row) for row in rows]
+
+    async def end_available(self, member_id: int, now: datetime) -> None:
+        await self.conn.execute(update(coupons).where(
+            coupons.c.member_id == member_id, coupons.c.status == "AVAILABLE", coupons.c.valid_until > now)
+            .values(valid_until=now))

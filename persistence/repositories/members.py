@@ -3,17 +3,23 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.model import Member
+from persistence.personal_data import PersonalDataCipher
 from persistence.repositories.rows import columns_of, to_model
-from persistence.tables import growth_entries, members, profile_tasks, tier_gifts
+from persistence.tables import growth_entries, members, profile_tasks, tier_gifts, wechat_identities
 
 MEMBER_NO_DIGITS = 10
-_SAVED = ("nickname", "phone", "birthday", "gender", "household_size", "tier_code", "tier_expires_at",
-          "growth_value", "points_balance", "points_debt", "unionid")
+_SAVED = ("nickname", "birthday", "gender", "household_size", "tier_code", "tier_expires_at",
+          "growth_value", "points_balance", "points_debt", "unionid", "deregistered_at")
+
+
+def phone_place(member_id: int) -> str:
+    """What a sealed phone number is bound to: its column and its member."""
+    return f"members.phone:{member_id}"
 
 
 def new_member_no() -> str:
@@ -22,8 +28,15 @@ def new_member_no() -> str:
 
 
 class SqlMemberRepository:
-    def __init__(self, conn: AsyncConnection):
+    def __init__(self, conn: AsyncConnection, personal_data: PersonalDataCipher | None = None):
         self.conn = conn
+        self._personal_data = personal_data
+
+    @property
+    def personal_data(self) -> PersonalDataCipher:
+        if self._personal_data is None:
+            raise RuntimeError("this unit of work was opened without the personal-data cipher")
+        return self._personal_data
 
     async def _one(self, condition, lock: bool = False) -> Member | None:
         query = select(*columns_of(members, Member)).where(condition)
@@ -33,18 +46,37 @@ class SqlMemberRepository:
         return to_model(Member, row) if row else None
 
     async def by_openid(self, openid: str) -> Member | None:
-        return await self._one(members.c.openid == openid)
+        return await self._one(members.c.id == select(wechat_identities.c.member_id)
+                               .where(wechat_identities.c.openid == openid).scalar_subquery())
+
+    async def by_unionid(self, unionid: str) -> Member | None:
+        return await self._one(members.c.unionid == unionid)
+
+    async def add_identity(self, member_id: int, openid: str, now: datetime) -> None:
+        await self.conn.execute(insert(wechat_identities).values(openid=openid, member_id=member_id, created_at=now))
+
+    async def erase_identities(self, member_id: int) -> None:
+        await self.conn.execute(delete(wechat_identities).where(wechat_identities.c.member_id == member_id))
+
+    async def by_phone(self, phone: str) -> Member | None:
+        return await self._one(members.c.phone_index.in_(self.personal_data.indexes(phone)))
+
+    async def set_phone(self, member_id: int, phone: str | None) -> None:
+        sealed = self.personal_data.seal(phone, phone_place(member_id)) if phone else None
+        index = self.personal_data.index(phone) if phone else None
+        await self.conn.execute(update(members).where(members.c.id == member_id)
+                                .values(phone_sealed=sealed, phone_index=index))
 
     async def lock(self, member_id: int) -> Member | None:
         return await self._one(members.c.id == member_id, lock=True)
 
-    async def create(self, openid: str, unionid: str | None, tier_code: str, now: datetime) -> Member:
+    async def create(self, unionid: str | None, tier_code: str, now: datetime) -> Member:
         for _ in range(5):
             member_no = new_member_no()
             if (await self.conn.execute(select(members.c.id).where(members.c.member_no == member_no))).first():
                 continue
             result = await self.conn.execute(insert(members).values(
-                member_no=member_no, openid=openid, unionid=unionid, tier_code=tier_code, growth_value=0,
+                member_no=member_no, unionid=unionid, tier_code=tier_code, growth_value=0,
                 points_balance=0, points_debt=0, created_at=now,
             ).returning(members.c.id))
             return await self._one(members.c.id == result.scalar_one())

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.model import Notification
@@ -33,3 +33,6 @@ class SqlNotificationRepository:
     async def unread_count(self, member_id: int) -> int:
         return (await self.conn.execute(select(func.count()).where(
             notifications.c.member_id == member_id, notifications.c.read_at.is_(None)))).scalar_one()
+
+    async def erase_all(self, member_id: int) -> None:
+        await self.conn.execute(delete(notifications).where(notifications.c.member_id == member_id))

@@ -17,6 +17,18 @@ class SqlPointsRepository:
     async def add_entry(self, entry: LedgerEntry) -> LedgerEntry:
         return await insert_model(self.conn, point_entries, entry)
 
+    async def get_entry(self, entry_id: int) -> LedgerEntry | None:
+        row = (await self.conn.execute(select(*columns_of(point_entries, LedgerEntry))
+                                       .where(point_entries.c.id == entry_id))).first()
+        return to_model(LedgerEntry, row) if row else None
+
+    async def lots_with_points(self, member_id: int) -> list[PointsLot]:
+        rows = await self.conn.execute(
+            select(*columns_of(points_lots, PointsLot))
+            .where(points_lots.c.member_id == member_id, points_lots.c.remaining > 0)
+            .order_by(points_lots.c.expires_at, points_lots.c.id).with_for_update())
+        return [to_model(PointsLot, row) for row in rows]
+
     async def add_lot(self, entry: LedgerEntry, remaining: int) -> None:
         await self.conn.execute(insert(points_lots).values(
             member_id=entry.member_id, entry_id=entry.id, points=entry.delta, remaining=remaining,

@@ -15,7 +15,7 @@ import jwt
 import pytest
 from sqlalchemy import select, update
 
-from api.auth import issue_access_token
+from api.auth import MEMBER_AUDIENCE, issue_access_token
 from persistence.tables import api_keys, metadata
 
 MONDAY = "2026-03-02T12:00:00+08:00"  # Monday: no member-day doubling
@@ -203,10 +203,11 @@ async def test_member_token_sent_with_an_api_key_is_still_a_member(api, world):
 
 def bad_tokens(settings, member_pk: int) -> dict[str, str]:
     now = datetime.now(timezone.utc)
-    good, _ = issue_access_token(settings.secret_key, member_pk, now, 3600)
+    good, _ = issue_access_token(settings.secret_key, MEMBER_AUDIENCE, member_pk, 1, now, 3600)
     header, payload, signature = good.split(".")
-    expired, _ = issue_access_token(settings.secret_key, member_pk, now - timedelta(days=2), 3600)
-    other_secret, _ = issue_access_token("another-secret-key-of-sufficient-length", member_pk, now, 3600)
+    expired, _ = issue_access_token(settings.secret_key, MEMBER_AUDIENCE, member_pk, 1, now - timedelta(days=2), 3600)
+    other_secret, _ = issue_access_token("another-secret-key-of-sufficient-length", MEMBER_AUDIENCE, member_pk, 1, now,
+                                        3600)
     wrong_audience = jwt.encode({"sub": str(member_pk), "aud": "someone-else", "exp": int(now.timestamp()) + 3600},
                                 settings.secret_key, algorithm="HS256")
     unsigned = jwt.encode({"sub": str(member_pk), "aud": "loyalty-member", "exp": int(now.timestamp()) + 3600},
@@ -242,7 +243,7 @@ async def test_invalid_bearer_tokens_are_treated_as_anonymous(api, database, set
         # Anonymous, not an error: the catalog answers, a member's object is hidden.
         assert "errors" not in await post("Tiers"), label
         hidden = await post("Node", {"id": world["owned"]["Member"]})
-        assert hidden == {"data": {"node": None}}, (label, hidden)
+        assert hidden["data"] == {"node": None} and "errors" not in hidden, (label, hidden)
     assert await snapshot(database) == before
 
 
@@ -256,7 +257,7 @@ async def test_unknown_and_revoked_api_keys_are_treated_as_anonymous(api, databa
         # Anonymous rather than an integration: `me` is UNAUTHENTICATED, not FORBIDDEN.
         assert_refused(await api.op("MemberHome", api_key=key), "UNAUTHENTICATED")
         hidden = await api.execute(NODE_QUERY, {"id": world["owned"]["Order"]}, api_key=key)
-        assert hidden == {"data": {"node": None}}, label
+        assert hidden["data"] == {"node": None} and "errors" not in hidden, label
     assert await snapshot(database) == before
 
 
@@ -311,8 +312,9 @@ async def test_the_other_member_sees_the_same_as_for_a_missing_object(api, world
     for type_name in world["owned"]:
         missing = await api.execute(NODE_QUERY, {"id": global_id(type_name, 987654)}, token=world["token_b"])
         hidden = await api.execute(NODE_QUERY, {"id": world["owned"][type_name]}, token=world["token_b"])
-        assert missing == hidden == {"data": {"node": None}}, type_name
+        assert missing["data"] == hidden["data"] == {"node": None}, type_name
+        assert "errors" not in missing and "errors" not in hidden, type_name
     # The same for a missing public object and an integration asking for a missing member object.
-    assert await api.execute(NODE_QUERY, {"id": global_id("Tier", 987654)}) == {"data": {"node": None}}
-    assert await api.execute(NODE_QUERY, {"id": global_id("Order", 987654)}, api_key=api.api_key) == {
-        "data": {"node": None}}
+    assert (await api.execute(NODE_QUERY, {"id": global_id("Tier", 987654)}))["data"] == {"node": None}
+    assert (await api.execute(NODE_QUERY, {"id": global_id("Order", 987654)}, api_key=api.api_key))["data"] == {
+        "node": None}

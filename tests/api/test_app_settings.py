@@ -5,7 +5,7 @@ import pytest
 from api.app import create_app
 from api.context import Services
 from api.settings import Settings, SettingsError
-from api.wechat import WeChatClient, WeChatLoginRefused
+from api.wechat import WeChatClient, WeChatRefused
 
 
 def test_production_refuses_to_start_without_secret_key():
@@ -19,7 +19,8 @@ def test_unknown_environment_is_refused():
 
 
 async def _client(services: Services, environment: str) -> httpx.AsyncClient:
-    settings = Settings.from_env({"LOYALTY_ENV": environment, "LOYALTY_SECRET_KEY": "k" * 32})
+    settings = Settings.from_env({"LOYALTY_ENV": environment, "LOYALTY_SECRET_KEY": "k" * 32,
+                                  "LOYALTY_DATA_KEY": "dGVzdC1kYXRhLWtleS1vZi1leGFjdGx5LTMyLWJ5dGU="})
     app = create_app(services=Services(settings, services.program, services.database, services.wechat))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://loyalty.test")
 
@@ -64,14 +65,14 @@ async def test_wechat_client_reads_openid_and_unionid():
 async def test_wechat_client_refuses_a_code_wechat_rejects():
     client = WeChatClient("wx-app", "wx-secret", transport=httpx.MockTransport(
         lambda request: httpx.Response(200, json={"errcode": 40029, "errmsg": "invalid code"})))
-    with pytest.raises(WeChatLoginRefused, match="40029"):
+    with pytest.raises(WeChatRefused, match="40029"):
         await client.code_to_session("bad")
 
 
 async def test_login_with_a_code_wechat_rejects_is_a_user_error(api, services):
     class Refusing:
         async def code_to_session(self, code):
-            raise WeChatLoginRefused("WeChat refused the code (errcode 40163).")
+            raise WeChatRefused("WeChat refused the code (errcode 40163).")
 
     services.wechat = Refusing()
     result = await api.op("LoginWithWeChat", {"code": "used-twice"})

@@ -29,7 +29,7 @@ from domain.errors import LoyaltyError, UserErrorCode
 from domain.members import ProfileChange, sign_in_with_wechat, update_profile
 from domain.model import (
     CheckIn, Coupon, IdempotencyRecord, LedgerEntry, Member, Notification, Order, PointsLot, PointsOffset, Redemption,
-    Refund, Reward,
+    RefreshToken, Refund, Reward, Session, StaffMember,
 )
 from domain.orders import record_order, redeem_points_for_order, refund_order
 from domain.program import Program, load_program
@@ -71,6 +71,12 @@ class FakeState:
     offsets: dict[int, PointsOffset] = field(default_factory=dict)
     idempotency: dict[tuple[int, str, str], IdempotencyRecord] = field(default_factory=dict)
     notifications: dict[int, Notification] = field(default_factory=dict)
+    identities: dict[str, int] = field(default_factory=dict)      # openid → member id
+    phones: dict[int, str] = field(default_factory=dict)          # member id → phone (sealed, in SQL)
+    sessions: dict[int, Session] = field(default_factory=dict)
+    refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
+    staff: dict[int, StaffMember] = field(default_factory=dict)
+    api_keys: dict[int, dict] = field(default_factory=dict)
     last_id: int = 0
 
     def new_id(self) -> int:
@@ -95,8 +101,8 @@ class FakeStore:
 
     def add_member(self, openid: str = "dev-a", now: datetime | None = None) -> int:
         mid = self.state.new_id()
-        self.state.members[mid] = Member(mid, f"{1000000000 + mid}", openid, self.base_tier, 0, 0, 0,
-                                         now or at("2024-01-01"))
+        self.state.members[mid] = Member(mid, f"{1000000000 + mid}", self.base_tier, 0, 0, 0, now or at("2024-01-01"))
+        self.state.identities[openid] = mid
         return mid
 
     def member(self, member_id: int) -> Member:
@@ -124,12 +130,32 @@ class FakeMembers:
         self.s = s
 
     async def by_openid(self, openid: str) -> Member | None:
-        return _c(next((m for m in self.s.members.values() if m.openid == openid), None))
+        return _c(self.s.members.get(self.s.identities.get(openid)))
 
-    async def create(self, openid: str, unionid: str | None, tier_code: str, now: datetime) -> Member:
+    async def by_unionid(self, unionid: str) -> Member | None:
+        return _c(next((m for m in self.s.members.values() if m.unionid == unionid), None))
+
+    async def create(self, unionid: str | None, tier_code: str, now: datetime) -> Member:
         mid = self.s.new_id()
-        self.s.members[mid] = Member(mid, f"{1000000000 + mid}", openid, tier_code, 0, 0, 0, now, unionid=unionid)
+        self.s.members[mid] = Member(mid, f"{1000000000 + mid}", tier_code, 0, 0, 0, now, unionid=unionid)
         return _c(self.s.members[mid])
+
+    async def add_identity(self, member_id: int, openid: str, now: datetime) -> None:
+        assert openid not in self.s.identities, "primary key openid violated"
+        self.s.identities[openid] = member_id
+
+    async def erase_identities(self, member_id: int) -> None:
+        self.s.identities = {o: m for o, m in self.s.identities.items() if m != member_id}
+
+    async def by_phone(self, phone: str) -> Member | None:
+        return _c(self.s.members.get(next((m for m, p in self.s.phones.items() if p == phone), None)))
+
+    async def set_phone(self, member_id: int, phone: str | None) -> None:
+        assert phone is None or all(p != phone for m, p in self.s.phones.items() if m != member_id), "unique phone"
+        if phone is None:
+            self.s.phones.pop(member_id, None)
+        else:
+            self.s.phones[member_id] = phone
 
     async def lock(self, member_id: int) -> Member | None:
         return _c(self.s.members.get(member_id))
@@ -163,6 +189,13 @@ class FakePoints:
         entry.id = self.s.new_id()
         self.s.ledger.append(_c(entry))
         return entry
+
+    async def get_entry(self, entry_id: int) -> LedgerEntry | None:
+        return _c(next((e for e in self.s.ledger if e.id == entry_id), None))
+
+    async def lots_with_points(self, member_id: int) -> list[PointsLot]:
+        lots = [lot for lot in self.s.lots.values() if lot.member_id == member_id and lot.remaining > 0]
+        return _c(sorted(lots, key=lambda lot: (lot.expires_at, lot.id)))
 
     async def add_lot(self, entry: LedgerEntry, remaining: int) -> None:
         assert entry.id is not None and entry.delta > 0 and entry.expires_at is not None
@@ -219,6 +252,11 @@ class FakeCoupons:
 
     async def by_claim_period(self, member_id: int, period: str) -> list[Coupon]:
         return _c([c for c in self.s.coupons.values() if c.member_id == member_id and c.claim_period == period])
+
+    async def end_available(self, member_id: int, now: datetime) -> None:
+        for c in self.s.coupons.values():
+            if c.member_id == member_id and c.status == "AVAILABLE" and c.valid_until > now:
+                c.valid_until = now
 
 
 class FakeCheckIns:
@@ -338,6 +376,76 @@ class FakeNotifications:
     async def unread_count(self, member_id: int) -> int:
         return sum(1 for n in self.s.notifications.values() if n.member_id == member_id and n.read_at is None)
 
+    async def erase_all(self, member_id: int) -> None:
+        self.s.notifications = {i: n for i, n in self.s.notifications.items() if n.member_id != member_id}
+
+
+class FakeSessions:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def add(self, session: Session) -> Session:
+        session.id = self.s.new_id()
+        self.s.sessions[session.id] = _c(session)
+        return session
+
+    async def lock(self, session_id: int) -> Session | None:
+        return _c(self.s.sessions.get(session_id))
+
+    async def revoke(self, session_id: int, reason: str, now: datetime) -> None:
+        session = self.s.sessions[session_id]
+        if session.revoked_at is None:
+            session.revoked_at, session.revoked_reason = now, reason
+
+    async def revoke_all_of_member(self, member_id: int, reason: str, now: datetime) -> None:
+        for session in self.s.sessions.values():
+            if session.member_id == member_id:
+                await self.revoke(session.id, reason, now)
+
+    async def add_refresh_token(self, token: RefreshToken) -> None:
+        assert token.token_hash not in self.s.refresh_tokens
+        token.id = self.s.new_id()
+        self.s.refresh_tokens[token.token_hash] = _c(token)
+
+    async def lock_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        return _c(self.s.refresh_tokens.get(token_hash))
+
+    async def spend_refresh_token(self, token_id: int, now: datetime) -> None:
+        next(t for t in self.s.refresh_tokens.values() if t.id == token_id).used_at = now
+
+
+class FakeStaff:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def by_username(self, username: str) -> StaffMember | None:
+        return _c(next((m for m in self.s.staff.values() if m.username == username), None))
+
+    async def add(self, staff: StaffMember) -> StaffMember:
+        staff.id = self.s.new_id()
+        self.s.staff[staff.id] = _c(staff)
+        return staff
+
+    async def save_password_hash(self, staff_id: int, password_hash: str) -> None:
+        self.s.staff[staff_id].password_hash = password_hash
+
+
+class FakeApiKeys:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def add(self, name: str, key_hash: str, prefix: str, scopes: str, now: datetime) -> int:
+        key_id = self.s.new_id()
+        self.s.api_keys[key_id] = {"name": name, "hash": key_hash, "scopes": scopes, "revoked_at": None}
+        return key_id
+
+    async def revoke(self, key_id: int, now: datetime) -> bool:
+        key = self.s.api_keys.get(key_id)
+        if key is None or key["revoked_at"] is not None:
+            return False
+        key["revoked_at"] = now
+        return True
+
 
 class FakeUnitOfWork:
     """One transaction over a private copy of the store's state; `commit()` publishes it."""
@@ -355,6 +463,9 @@ class FakeUnitOfWork:
         self.orders = FakeOrders(self.working)
         self.idempotency = FakeIdempotency(self.working)
         self.notifications = FakeNotifications(self.working)
+        self.sessions = FakeSessions(self.working)
+        self.staff = FakeStaff(self.working)
+        self.api_keys = FakeApiKeys(self.working)
 
     async def commit(self) -> None:
         self.commits += 1
@@ -451,7 +562,8 @@ async def give_points(store: FakeStore, program: Program, member_id: int, points
     (ports.GrowthRepository, FakeGrowth), (ports.CouponRepository, FakeCoupons),
     (ports.CheckInRepository, FakeCheckIns), (ports.RewardRepository, FakeRewards),
     (ports.OrderRepository, FakeOrders), (ports.IdempotencyRepository, FakeIdempotency),
-    (ports.NotificationRepository, FakeNotifications),
+    (ports.NotificationRepository, FakeNotifications), (ports.SessionRepository, FakeSessions),
+    (ports.StaffRepository, FakeStaff), (ports.ApiKeyRepository, FakeApiKeys),
 ])
 def test_fake_repositories_implement_the_ports(protocol, fake):
     wanted = {name: f for name, f in vars(protocol).items() if inspect.isfunction(f) and not name.startswith("_")}
@@ -483,8 +595,10 @@ async def test_fake_rolls_back_without_commit(store, standard):
 
 async def test_first_sign_in_registers_with_the_signup_gift(store, standard):
     now = at("2024-03-04", 9)
-    member = await ok(store, sign_in_with_wechat, standard, now, "dev-new", None)
+    member, session_id, refresh_token = await ok(store, sign_in_with_wechat, standard, now, "dev-new", None, now,
+                                                 3600)
     assert (member.tier_code, member.points_balance) == ("regular", 100)      # 100 points
+    assert store.state.sessions[session_id].member_id == member.id and refresh_token.startswith("rt_")
     [entry] = store.ledger_of(member.id)
     assert (entry.kind, entry.delta, entry.expires_at) == ("SIGNUP", 100, end_of_local_day("2025-03-04"))
     [coupon] = store.coupons_of(member.id)
@@ -493,14 +607,18 @@ async def test_first_sign_in_registers_with_the_signup_gift(store, standard):
         ("newcomer", "SIGNUP_GIFT", 3000, 500)
     assert coupon.valid_until == end_of_local_day("2024-04-03")
     assert_wallet(store, standard, member.id)
-    # a second login is the same member and changes nothing
-    again = await replayed(store, sign_in_with_wechat, standard, at("2024-03-05"), "dev-new", None)
-    assert again.id == member.id
+    # a second login is the same member and changes nothing but a new session
+    before = store.snapshot()
+    again, second_session, _ = await ok(store, sign_in_with_wechat, standard, at("2024-03-05"), "dev-new", None, now,
+                                        3600)
+    assert again.id == member.id and second_session != session_id
+    assert (store.state.ledger, store.state.coupons, store.state.members) == (before.ledger, before.coupons,
+                                                                             before.members)
 
 
 async def test_fresh_grocery_sign_up_gives_no_coins(fresh):
     store = FakeStore(fresh)
-    member = await ok(store, sign_in_with_wechat, fresh, at("2024-03-04"), "dev-f", None)
+    member, _, _ = await ok(store, sign_in_with_wechat, fresh, at("2024-03-04"), "dev-f", None, at("2024-03-04"), 3600)
     assert member.points_balance == 0 and store.ledger_of(member.id) == []
     assert [c.template_code for c in store.coupons_of(member.id)] == ["newcomer"]
     assert_wallet(store, fresh, member.id)

@@ -1,0 +1,60 @@
+"""The member's own account: binding a phone number, and deregistering (注销)."""
+from __future__ import annotations
+
+import strawberry
+
+from api.access import require_member
+from api.mutations.base import Refused, check_rate, member_of, run, user_error
+from api.types.enums import UserError
+from api.types.member import Member
+from api.wechat import WeChatRefused
+from domain import members
+from domain.errors import invalid
+
+
+@strawberry.input
+class BindPhoneNumberInput:
+    code: str = strawberry.field(description="The code from the mini-program's getPhoneNumber button.")
+
+
+@strawberry.type
+class BindPhoneNumberPayload:
+    member: Member | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DeregisterMemberPayload:
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def bind_phone_number(info: strawberry.Info, input: BindPhoneNumberInput) -> BindPhoneNumberPayload:
+    """Bind the phone number WeChat vouches for; a number bound to another member is PHONE_TAKEN."""
+    context = info.context
+    member_id = require_member(context.caller)
+    try:
+        code = input.code.strip()
+        if not code or len(code) > 128 or not code.isprintable():
+            raise Refused([user_error(invalid("code", "code must be 1 to 128 printable characters."))])
+        await check_rate(info, "phone_ip", context.client_ip)
+        await check_rate(info, "phone_code", code)
+        await check_rate(info, "phone_member", member_id)
+        try:
+            phone = await context.services.wechat.phone_number(code)
+        except WeChatRefused as exc:
+            raise Refused([user_error(invalid("code", str(exc)))]) from None
+        await run(info, lambda uow: members.bind_phone(uow, member_id, phone))
+    except Refused as refused:
+        return BindPhoneNumberPayload(user_errors=refused.errors)
+    return BindPhoneNumberPayload(member=await member_of(info, member_id))
+
+
+async def deregister_member(info: strawberry.Info) -> DeregisterMemberPayload:
+    """注销: erase the member's personal data, forfeit their points and end every session. Final."""
+    context = info.context
+    member_id = require_member(context.caller)
+    try:
+        await run(info, lambda uow: members.deregister(uow, context.program, context.now, member_id))
+    except Refused as refused:
+        return DeregisterMemberPayload(user_errors=refused.errors)
+    return DeregisterMemberPayload()

@@ -1,0 +1,59 @@
+"""Who may do what: staff roles and their permissions, and the scopes an integration key carries.
+
+The one place this is decided; every staff field and mutation and every integration operation asks
+here (through `api/access.py`).
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Role(str, Enum):
+    SUPPORT_AGENT = "SUPPORT_AGENT"              # 客服
+    SUPPORT_SUPERVISOR = "SUPPORT_SUPERVISOR"    # 客服主管
+    OPERATIONS_MANAGER = "OPERATIONS_MANAGER"    # 业务经理
+    ADMIN = "ADMIN"                              # 系统管理员
+
+
+class Permission(str, Enum):
+    VIEW_MEMBERS = "VIEW_MEMBERS"          # look members up; their account, coupons and ledgers (personal data masked)
+    ADJUST_POINTS = "ADJUST_POINTS"        # add or take points by hand, with a reason (an ADJUSTMENT entry)
+    VIEW_AUDIT_LOG = "VIEW_AUDIT_LOG"      # read the audit log
+    MANAGE_API_KEYS = "MANAGE_API_KEYS"    # create and revoke integration keys
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.SUPPORT_AGENT: frozenset({Permission.VIEW_MEMBERS}),
+    Role.SUPPORT_SUPERVISOR: frozenset({Permission.VIEW_MEMBERS, Permission.ADJUST_POINTS}),
+    Role.OPERATIONS_MANAGER: frozenset({Permission.VIEW_MEMBERS, Permission.ADJUST_POINTS,
+                                        Permission.VIEW_AUDIT_LOG}),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+class Scope(str, Enum):
+    ORDERS_WRITE = "orders:write"      # recordOrder, refundOrder
+    COUPONS_WRITE = "coupons:write"    # useCoupon
+    POINTS_WRITE = "points:write"      # redeemPointsForOrder
+    MEMBERS_READ = "members:read"      # node(id:) of members and their objects
+
+
+ALL_SCOPES = frozenset(Scope)
+
+
+def role_may(role: str, permission: Permission) -> bool:
+    try:
+        return permission in ROLE_PERMISSIONS[Role(role)]
+    except ValueError:  # a role this code does not know has no permission at all
+        return False
+
+
+def parse_scopes(text: str) -> frozenset[Scope]:
+    """Space- or comma-separated scope names; an unknown one is a ValueError naming it."""
+    scopes = set()
+    for name in text.replace(",", " ").split():
+        try:
+            scopes.add(Scope(name))
+        except ValueError:
+            raise ValueError(f"unknown scope {name!r}; scopes are {', '.join(s.value for s in Scope)}") from None
+    return frozenset(scopes)

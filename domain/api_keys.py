@@ -1,0 +1,33 @@
+"""Integration API keys: named, scoped, revocable; only their hashes are stored."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.access import parse_scopes
+from domain.errors import LoyaltyError, UserErrorCode, invalid
+from domain.ports import UnitOfWork
+
+NAME_MAX = 64
+
+
+async def create_api_key(uow: UnitOfWork, now: datetime, name: str, scopes: list[str], key_hash: str, prefix: str) -> int:
+    """A key named 1–64 printable characters, carrying the scopes of `domain.access.Scope` it names."""
+    name = name.strip()
+    if not name or len(name) > NAME_MAX or not name.isprintable():
+        raise invalid("name", f"name must be 1 to {NAME_MAX} printable characters.")
+    try:
+        parsed = parse_scopes(" ".join(scopes))
+    except ValueError as exc:
+        raise invalid("scopes", str(exc)) from None
+    if not parsed:
+        raise invalid("scopes", "Give the key at least one scope.")
+    key_id = await uow.api_keys.add(name, key_hash, prefix, " ".join(sorted(s.value for s in parsed)), now)
+    await uow.commit()
+    return key_id
+
+
+async def revoke_api_key(uow: UnitOfWork, now: datetime, key_id: int | None) -> int:
+    if key_id is None or not await uow.api_keys.revoke(key_id, now):
+        raise LoyaltyError(UserErrorCode.NOT_FOUND, "No such active API key.", ["input", "id"])
+    await uow.commit()
+    return key_id

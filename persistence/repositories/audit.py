@@ -1,0 +1,63 @@
+"""The audit log: appended in the transaction of the change it records, never updated or deleted."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from persistence.tables import api_keys, audit_log, coupons, members
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    occurred_at: datetime
+    request_id: str
+    actor_kind: str      # STAFF or INTEGRATION
+    actor_id: int
+    actor_name: str
+    action: str          # the operation, e.g. recordOrder
+    subject: str | None  # what it changed or read, e.g. Member:12
+    outcome: str         # OK, or the code it was refused with
+    input: dict
+    before: dict | None = None
+    after: dict | None = None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+SNAPSHOTS = {
+    "Member": (members, lambda r: {"pointsBalance": r.points_balance, "pointsDebt": r.points_debt,
+                                   "growthValue": r.growth_value, "tier": r.tier_code,
+                                   "tierExpiresAt": _iso(r.tier_expires_at),
+                                   "deregistered": r.deregistered_at is not None}),
+    "Coupon": (coupons, lambda r: {"member": r.member_id, "status": r.status, "usedOrderId": r.used_order_id,
+                                   "appliedDiscount": r.applied_discount, "validUntil": _iso(r.valid_until)}),
+    "ApiKey": (api_keys, lambda r: {"name": r.name, "scopes": r.scopes, "revoked": r.revoked_at is not None}),
+}
+
+
+class SqlAuditRepository:
+    def __init__(self, conn: AsyncConnection):
+        self.conn = conn
+
+    async def snapshot(self, subject: str | None) -> dict | None:
+        """The state of `subject` ("Member:12") as this transaction sees it; None when there is none.
+        A member (a coupon's member first) is locked, in the order the use cases lock, so that what is
+        read before the change is what the change starts from."""
+        kind, _, pk = (subject or "").partition(":")
+        if kind not in SNAPSHOTS or not pk.isdigit():
+            return None
+        if kind == "Coupon":
+            owner = select(coupons.c.member_id).where(coupons.c.id == int(pk)).scalar_subquery()
+            await self.conn.execute(select(members.c.id).where(members.c.id == owner).with_for_update())
+        table, shape = SNAPSHOTS[kind]
+        query = select(table).where(table.c.id == int(pk))
+        row = (await self.conn.execute(query.with_for_update() if kind == "Member" else query)).first()
+        return shape(row) if row else None
+
+    async def add(self, record: AuditRecord) -> None:
+        await self.conn.execute(insert(audit_log).values(**asdict(record)))
