@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 log = logging.getLogger("loyalty.rate_limits")
+EPSILON = 1e-6  # seconds: float arithmetic must not refuse the last request of a burst
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,9 @@ class MemoryLimiter:
     async def hit(self, bucket: str, requests: int, period: int) -> float:
         now, interval = self.clock(), period / requests
         arrival = max(self.arrivals.get(bucket, now), now)
-        if arrival + interval - now > period:
-            return arrival + interval - period - now
+        wait = arrival - now - (period - interval)
+        if wait > EPSILON:
+            return wait
         if len(self.arrivals) >= self.MAX_BUCKETS:  # forget buckets that are back to full
             self.arrivals = {k: v for k, v in self.arrivals.items() if v > now}
         self.arrivals[bucket] = arrival + interval
@@ -54,8 +56,9 @@ local interval = tonumber(ARGV[1])
 local period = tonumber(ARGV[2])
 local arrival = tonumber(redis.call('GET', KEYS[1]) or now)
 if arrival < now then arrival = now end
-if arrival + interval - now > period then
-  return tostring(arrival + interval - period - now)
+local wait = arrival - now - (period - interval)
+if wait > 0.000001 then
+  return tostring(wait)
 end
 redis.call('SET', KEYS[1], tostring(arrival + interval), 'PX', math.ceil((arrival + interval - now) * 1000))
 return '0'

@@ -34,7 +34,7 @@ DEFAULT_RATE_LIMITS: dict[str, tuple[int, int]] = {
 class RequestLimits:
     """What one request may ask for, checked before it runs."""
 
-    max_depth: int = 12
+    max_depth: int = 8
     max_aliases: int = 15
     max_tokens: int = 2000
     max_query_cost: int = 1000

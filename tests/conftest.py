@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import secrets
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import AsyncIterator
 
 import httpx
 import pytest
@@ -140,6 +141,15 @@ def _operations() -> str:
     return "\n".join(p.read_text() for p in sorted(CONTRACT.glob("*.graphql")))
 
 
+LOGIN = """
+mutation LoginWithWeChat($code: String!) {
+  loginWithWeChat(input: { code: $code }) {
+    accessToken expiresAt refreshToken member { id memberNo } userErrors { field message code retryAfter }
+  }
+}
+"""
+
+
 class GraphQLClient:
     """The API over HTTP (a real ASGI app through httpx), with the contract's operations by name."""
 
@@ -150,8 +160,8 @@ class GraphQLClient:
 
     async def post(self, query: str, variables: dict | None = None, *, token: str | None = None,
                    api_key: str | None = None, now: datetime | str | None = None,
-                   operation_name: str | None = None) -> httpx.Response:
-        headers = {}
+                   operation_name: str | None = None, headers: dict | None = None) -> httpx.Response:
+        headers = dict(headers or {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
         if api_key:
@@ -180,18 +190,27 @@ class GraphQLClient:
 
     async def login(self, code: str, **kw) -> tuple[str, str]:
         """(access token, member global ID) for a WeChat code through the development stand-in."""
-        data = await self.data("LoginWithWeChat", {"code": code}, **kw)
-        payload = data["loginWithWeChat"]
-        assert payload["userErrors"] == [], payload
+        payload = await self.sign_in(code, **kw)
         return payload["accessToken"], payload["member"]["id"]
+
+    async def sign_in(self, code: str, **kw) -> dict:
+        """The whole loginWithWeChat payload (with the refresh token)."""
+        data = await self.execute(LOGIN, {"code": code}, **kw)
+        assert "errors" not in data, data
+        payload = data["data"]["loginWithWeChat"]
+        assert payload["userErrors"] == [], payload
+        return payload
 
     async def integration(self, name: str, variables: dict, **kw) -> dict:
         return await self.data(name, variables, api_key=self.api_key, **kw)
 
 
+TEST_ENV = {"LOYALTY_ENV": "test", "LOYALTY_SECRET_KEY": "test-secret-key-of-sufficient-length"}
+
+
 @pytest.fixture
 def settings() -> Settings:
-    return Settings.from_env({"LOYALTY_ENV": "test", "LOYALTY_SECRET_KEY": "test-secret-key-of-sufficient-length"})
+    return Settings.from_env(TEST_ENV)
 
 
 @pytest.fixture
@@ -199,13 +218,30 @@ def services(settings, program, database) -> Services:
     return Services(settings=settings, program=program, database=database, wechat=DevelopmentWeChat())
 
 
-@pytest.fixture
-async def api(services, database) -> GraphQLClient:
+@asynccontextmanager
+async def client_for(services: Services, database) -> AsyncIterator[GraphQLClient]:
+    """The API of `services` over HTTP, with an integration key of every scope."""
     app = create_app(services=services)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://loyalty.test") as http:
         client = GraphQLClient(http)
         client.api_key = await add_api_key(database, "tests", [s.value for s in ALL_SCOPES])
         yield client
+
+
+@pytest.fixture
+async def api(services, database) -> GraphQLClient:
+    async with client_for(services, database) as client:
+        yield client
+
+
+@pytest.fixture
+def api_with(program, database):
+    """Another instance of the API: `api_with(LOYALTY_RATE_LIMITS="...", wechat=...)`, settings on top
+    of the tests' own."""
+    def make(wechat=None, **env):
+        settings = Settings.from_env({**TEST_ENV, **env})
+        return client_for(Services(settings, program, database, wechat or DevelopmentWeChat()), database)
+    return make
 
 
 async def add_api_key(database, name: str, scopes: list[str]) -> str:

@@ -10,6 +10,7 @@ from enum import Enum
 from typing import Awaitable, Callable, TypeVar
 
 import strawberry
+from strawberry.utils.str_converters import to_camel_case
 
 from api.auth import IntegrationCaller, MemberCaller, StaffCaller, issue_access_token
 from api.ids import from_global_id, pk_of
@@ -57,8 +58,9 @@ class Audit:
 
 
 def jsonable(value):
+    """An input as the caller wrote it (GraphQL's names), for the audit log."""
     if dataclasses.is_dataclass(value):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {to_camel_case(f.name): jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, (datetime, date)):

@@ -132,3 +132,29 @@ def test_worker_runs_due_jobs_until_sigterm(cli):
     assert worker.returncode == 0, err
     assert out.strip().endswith("worker: stopped")
     assert cli("verify").stdout.strip().endswith("0 discrepancies")
+
+
+def test_staff_accounts_take_their_password_from_stdin(cli):
+    cli("db", "upgrade")
+    made = subprocess.run([sys.executable, "-m", "api.cli", "staff", "create", "--username", "ops.lead", "--role",
+                           "OPERATIONS_MANAGER"], cwd=ROOT, env=cli.env, input="a long enough password\n",
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    assert "staff member 'ops.lead' created with role OPERATIONS_MANAGER" in made.stdout
+    assert "a long enough password" not in made.stdout + made.stderr
+    short = subprocess.run([sys.executable, "-m", "api.cli", "staff", "create", "--username", "other", "--role",
+                            "ADMIN"], cwd=ROOT, env=cli.env, input="short\n", capture_output=True, text=True,
+                           timeout=60)
+    assert short.returncode == 2 and "password must be 12 to 256 characters" in short.stderr
+    taken = subprocess.run([sys.executable, "-m", "api.cli", "staff", "create", "--username", "ops.lead", "--role",
+                            "ADMIN"], cwd=ROOT, env=cli.env, input="a long enough password\n", capture_output=True,
+                           text=True, timeout=60)
+    assert taken.returncode == 2 and "is taken" in taken.stderr
+
+
+def test_api_keys_are_created_with_the_scopes_asked_for(cli):
+    cli("db", "upgrade")
+    scoped = cli("apikey", "create", "--name", "pos", "--scopes", "orders:write coupons:write").stdout
+    assert "with scopes orders:write coupons:write" in scoped
+    refused = cli("apikey", "create", "--name", "pos", "--scopes", "everything", check=False)
+    assert refused.returncode == 2 and "unknown scope 'everything'" in refused.stderr

@@ -1,0 +1,36 @@
+"""Staff accounts for the API tests, made as `loyalty staff create` makes them."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from api.passwords import Argon2PasswordHasher
+from domain.staff import create_staff
+from persistence.unit_of_work import SqlUnitOfWork
+
+PASSWORD = "correct horse battery staple"
+STAFF_LOGIN = """
+mutation StaffLogin($username: String!, $password: String!) {
+  staffLogin(input: { username: $username, password: $password }) {
+    accessToken expiresAt userErrors { field message code retryAfter }
+  }
+}
+"""
+_hasher = Argon2PasswordHasher()
+
+
+async def add_staff(database, username: str, role: str, password: str = PASSWORD) -> None:
+    async with SqlUnitOfWork(database) as uow:
+        await create_staff(uow, _hasher, datetime.now(timezone.utc), username, password, role)
+
+
+async def staff_login(api, username: str, password: str = PASSWORD) -> dict:
+    result = await api.execute(STAFF_LOGIN, {"username": username, "password": password})
+    assert "errors" not in result, result
+    return result["data"]["staffLogin"]
+
+
+async def staff_token(api, database, username: str, role: str) -> str:
+    await add_staff(database, username, role)
+    payload = await staff_login(api, username)
+    assert payload["userErrors"] == [], payload
+    return payload["accessToken"]
