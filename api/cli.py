@@ -153,6 +153,17 @@ def worker(args) -> None:
                                                                report=lambda line: print(line, flush=True))))
 
 
+def data_key_rotate(args) -> None:
+    from persistence.personal_data import PersonalDataCipher
+    from persistence.reseal import reseal_personal_data
+
+    settings = _settings()
+    cipher = PersonalDataCipher(settings.data_key, settings.old_data_keys)
+    count = asyncio.run(_with_database(settings, lambda db: reseal_personal_data(db, cipher)))
+    print(f"re-sealed {count} phone numbers under data key {cipher.current_id}; the old keys can now be dropped "
+          "from LOYALTY_DATA_OLD_KEYS")
+
+
 def export_schema(args) -> None:
     from api.schema import schema
 
@@ -186,6 +197,10 @@ def main(argv: list[str] | None = None) -> None:
     staff_create_parser.add_argument("--role", required=True, choices=[r.value for r in Role])
     staff_create_parser.set_defaults(run=staff_create)
     commands.add_parser("export-schema", help="print the GraphQL schema").set_defaults(run=export_schema)
+    data_key = commands.add_parser("data-key", help="personal-data keys").add_subparsers(dest="data_key_command",
+                                                                                        required=True)
+    data_key.add_parser("rotate", help="re-seal personal data under LOYALTY_DATA_KEY (old keys in "
+                        "LOYALTY_DATA_OLD_KEYS)").set_defaults(run=data_key_rotate)
     jobs = commands.add_parser("jobs", help="calendar jobs").add_subparsers(dest="jobs_command", required=True)
     jobs_parser = jobs.add_parser("run", help="run every job due now and exit")
     jobs_parser.add_argument("--now", help="the moment to run at (ISO 8601 with offset); default the real clock")

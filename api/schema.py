@@ -75,10 +75,10 @@ NODE_TYPES = {
 }
 
 
-async def _staff_read(info: strawberry.Info, action: str, member_row, asked: dict) -> None:
-    """Staff looking at a member's account is recorded, as any staff action is."""
-    if isinstance(info.context.caller, StaffCaller) and member_row is not None:
-        await record(info.context, Audit(action, f"Member:{member_row.id}", asked), "OK")
+async def _staff_read(info: strawberry.Info, action: str, subject: str | None, asked: dict) -> None:
+    """Staff reading members' accounts, the audit log or the keys is recorded, as any staff action is."""
+    if isinstance(info.context.caller, StaffCaller):
+        await record(info.context, Audit(action, subject, asked), "OK")
 
 
 @strawberry.type
@@ -116,7 +116,7 @@ class Query:
         if row is None or not visible(info.context.caller, row):
             return None
         if type_name == "Member":
-            await _staff_read(info, "node", row, {"id": id})
+            await _staff_read(info, "node", f"Member:{row.id}", {"id": id})
         return build(row, info.context)
 
     @strawberry.field(description="Staff: who is signed in, and what their role may do.")
@@ -135,7 +135,8 @@ class Query:
         else:
             row = await queries.member_by_phone_index(context.reader,
                                                       context.services.personal_data.indexes(phone.strip()))
-        await _staff_read(info, "findMember", row, {"memberNo": member_no, "phone": mask_phone(phone)})
+        if row is not None:
+            await _staff_read(info, "findMember", f"Member:{row.id}", {"memberNo": member_no, "phone": mask_phone(phone)})
         return Member.from_row(row, context) if row is not None else None
 
     @strawberry.field(description="Staff (VIEW_AUDIT_LOG): audited actions, newest first; of one subject if given.")
@@ -144,6 +145,7 @@ class Query:
         require_staff(info.context.caller, Permission.VIEW_AUDIT_LOG)
         edges, page_info = await newest_first_page(info.context.loaders.audit_page, (subject,), first, after,
                                                    lambda row: AuditEntry.from_row(row, info.context))
+        await _staff_read(info, "auditLog", None, {"first": first, "after": after, "subject": subject})
         return AuditEntryConnection(edges=edges, page_info=page_info)
 
     @strawberry.field(description="Staff (MANAGE_API_KEYS): integration keys, newest first.")
@@ -151,6 +153,7 @@ class Query:
         require_staff(info.context.caller, Permission.MANAGE_API_KEYS)
         edges, page_info = await newest_first_page(info.context.loaders.api_key_page, (), first, after,
                                                    lambda row: ApiKey.from_row(row, info.context))
+        await _staff_read(info, "apiKeys", None, {"first": first, "after": after})
         return ApiKeyConnection(edges=edges, page_info=page_info)
 
 

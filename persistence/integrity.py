@@ -2,13 +2,14 @@
 
 For each member: points balance = Σ ledger deltas = Σ lot remainders − refund debt, the last
 ledger entry's balanceAfter is the balance, no lot remainder is negative, and growth value =
-Σ growth ledger. Set-based: one query per check, whatever the number of members.
+Σ growth ledger. Set-based: one query, whatever the number of members, and the comparisons are made
+in SQL, so only the members that differ come back (memory stays flat however many there are).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.tables import growth_entries, members, point_entries, points_lots
@@ -33,17 +34,26 @@ async def find_discrepancies(conn: AsyncConnection) -> list[Discrepancy]:
             .group_by(points_lots.c.member_id).subquery())
     growth = (select(growth_entries.c.member_id, func.sum(growth_entries.c.delta).label("total"))
               .group_by(growth_entries.c.member_id).subquery())
+    ledger_total = func.coalesce(ledger.c.total, 0)
+    lots_total = func.coalesce(lots.c.total, 0)
+    lowest_lot = func.coalesce(lots.c.lowest, 0)
+    growth_total = func.coalesce(growth.c.total, 0)
+    last_balance_after = func.coalesce(point_entries.c.balance_after, 0)
     rows = await conn.execute(
         select(members.c.id, members.c.member_no, members.c.points_balance, members.c.points_debt,
-               members.c.growth_value, func.coalesce(ledger.c.total, 0).label("ledger_total"),
-               func.coalesce(lots.c.total, 0).label("lots_total"), func.coalesce(lots.c.lowest, 0).label("lowest_lot"),
-               func.coalesce(growth.c.total, 0).label("growth_total"),
-               func.coalesce(point_entries.c.balance_after, 0).label("last_balance_after"))
+               members.c.growth_value, ledger_total.label("ledger_total"), lots_total.label("lots_total"),
+               lowest_lot.label("lowest_lot"), growth_total.label("growth_total"),
+               last_balance_after.label("last_balance_after"))
         .outerjoin(ledger, ledger.c.member_id == members.c.id)
         .outerjoin(lots, lots.c.member_id == members.c.id)
         .outerjoin(growth, growth.c.member_id == members.c.id)
         .outerjoin(last_entry, last_entry.c.member_id == members.c.id)
         .outerjoin(point_entries, point_entries.c.id == last_entry.c.id)
+        .where(or_(members.c.points_balance != ledger_total,
+                   members.c.points_balance != lots_total - members.c.points_debt,
+                   members.c.points_balance != last_balance_after,
+                   lowest_lot < 0,
+                   members.c.growth_value != growth_total))
         .order_by(members.c.id))
     found = []
     for row in rows:

@@ -1,12 +1,15 @@
 """A member's identity: WeChat's unionid joins the app and the mini-program; a phone number is bound
 through WeChat, sealed at rest, masked in answers, one member's only; deregistration erases the
 person and keeps the books."""
+import base64
 import json
 
 import httpx
 from sqlalchemy import func, select
 
 from api.wechat import WeChatClient
+from persistence.personal_data import PersonalDataCipher
+from persistence.reseal import reseal_personal_data
 from persistence.tables import members, metadata, point_entries, wechat_identities
 from tests.api.member_views import MON, MemberViews
 
@@ -148,3 +151,17 @@ async def everything_stored(database) -> str:
         for table in metadata.sorted_tables:
             rows += [str(tuple(row)) for row in await conn.execute(select(table))]
     return " ".join(rows)
+
+
+async def test_the_data_key_rotates_without_losing_a_number(api_with, database):
+    old, new = base64.b64encode(b"o" * 32).decode(), base64.b64encode(b"n" * 32).decode()
+    async with api_with(LOYALTY_DATA_KEY=old) as before:
+        token, _ = await before.login("rotated", now=MON)
+        assert (await bind(before, token, "13600136000"))["userErrors"] == []
+    assert await reseal_personal_data(database, PersonalDataCipher(b"n" * 32, (b"o" * 32,))) == 1
+    assert await reseal_personal_data(database, PersonalDataCipher(b"n" * 32, (b"o" * 32,))) == 0
+    async with api_with(LOYALTY_DATA_KEY=new) as after:  # the old key gone
+        token, _ = await after.login("rotated", now=MON)
+        assert (await after.data("MemberHome", token=token, now=MON))["me"]["phoneMasked"] == "136****6000"
+        other, _ = await after.login("rotated-other", now=MON)
+        assert [e["code"] for e in (await bind(after, other, "13600136000"))["userErrors"]] == ["PHONE_TAKEN"]
