@@ -55,14 +55,15 @@ async def refund_order(uow: UnitOfWork, program: Program, now: datetime, externa
                        amount: int) -> Order:
     """Take back floor(earned × refundedSoFar / amount) less earlier take-backs, of points and growth
     alike; give back points spent on the order in the same proportion as a new lot. The balance may
-    go negative this way (a debt the next points repay)."""
+    go negative this way (a debt the next points repay). A deregistered member's refund is recorded
+    for the books and takes nothing: their points were forfeited when they left."""
     external_id = idempotency.check_key(external_id, "externalId")
     external_refund_id = idempotency.check_key(external_refund_id, "externalRefundId")
     _amount(amount, "amount", allow_zero=False)
     found = await uow.orders.by_external_id(external_id)
     if found is None:
         raise LoyaltyError(UserErrorCode.ORDER_NOT_FOUND, "No order with this externalId.", ["input", "externalId"])
-    member = await member_for_update(uow, found.member_id)
+    member = await uow.members.lock(found.member_id)
     order = await uow.orders.by_external_id(external_id)  # read again under the member's lock
     earlier = await uow.orders.refund_by_external_id(external_refund_id)
     if earlier is not None:
@@ -74,11 +75,14 @@ async def refund_order(uow: UnitOfWork, program: Program, now: datetime, externa
         raise LoyaltyError(UserErrorCode.REFUND_EXCEEDS_ORDER,
                            f"Only {order.amount - order.refunded_amount} fen of this order is left to refund.",
                            ["input", "amount"])
-    points_back = proportional_take_back(order.points_earned, refunded, order.amount, order.points_taken_back)
-    growth_back = proportional_take_back(order.growth_earned, refunded, order.amount, order.growth_taken_back)
+    active = member.deregistered_at is None
+    points_back = proportional_take_back(order.points_earned, refunded, order.amount, order.points_taken_back) \
+        if active else 0
+    growth_back = proportional_take_back(order.growth_earned, refunded, order.amount, order.growth_taken_back) \
+        if active else 0
     offset = await uow.orders.offset_for(external_id)
     returned = 0
-    if offset is not None and offset.member_id == member.id:
+    if active and offset is not None and offset.member_id == member.id:
         returned = proportional_take_back(offset.points, refunded, order.amount, offset.points_returned)
         offset.points_returned += returned
         await uow.orders.save_offset(offset)

@@ -67,7 +67,8 @@ async def forfeit_all(uow: UnitOfWork, member: Member, description: str, now: da
     """Bring the balance to zero through one ADJUSTMENT entry: every lot emptied, any debt written off."""
     lots = await uow.points.lots_with_points(member.id)
     await uow.points.take_from_lots([(lot, lot.remaining) for lot in lots])
-    delta, member.points_balance, member.points_debt = -member.points_balance, 0, 0
+    delta = -member.points_balance
+    member.points_balance = member.points_debt = 0
     if delta == 0:
         await uow.members.save(member)
         return None

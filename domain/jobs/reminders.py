@@ -29,48 +29,45 @@ def _daily(program: Program, now: datetime) -> str:
     return program.calendar.local_date(now).isoformat()
 
 
+async def _daily_reminder(new_uow: NewUnitOfWork, program: Program, now: datetime, job: str, days: int, take,
+                          tell, batch_size: int) -> JobResult:
+    """Once a local day: `take` the due reminders within `days` (marking them told) and `tell` each."""
+    until = _until(program, now, days)
+
+    async def batch(uow: JobUnitOfWork) -> int:
+        due = await take(uow.jobs)(now, until, batch_size)
+        await uow.notifications.add([tell(d) for d in due])
+        return len(due)
+
+    return await once_per_period(new_uow, job, _daily(program, now), now, batch_size, batch)
+
+
 async def remind_points_expiring(new_uow: NewUnitOfWork, program: Program, now: datetime,
                                  batch_size: int = 1000) -> JobResult:
     """POINTS_EXPIRING for lots expiring within `points.expiry.expiring_soon_days`, once per lot."""
-    until = _until(program, now, program.expiring_soon_days)
-
-    async def batch(uow: JobUnitOfWork) -> int:
-        due = await uow.jobs.take_points_reminders(now, until, batch_size)
-        await uow.notifications.add([notifications.points_expiring(program, d.member_id, d.count, d.first_at, now)
-                                     for d in due])
-        return len(due)
-
-    return await once_per_period(new_uow, POINTS_REMINDER, _daily(program, now), now, batch_size, batch)
+    return await _daily_reminder(
+        new_uow, program, now, POINTS_REMINDER, program.expiring_soon_days, lambda jobs: jobs.take_points_reminders,
+        lambda d: notifications.points_expiring(program, d.member_id, d.count, d.first_at, now), batch_size)
 
 
 async def remind_coupons_expiring(new_uow: NewUnitOfWork, program: Program, now: datetime,
                                   batch_size: int = 1000) -> JobResult:
     """COUPON_EXPIRING for available coupons lapsing within `reminders.coupon_expiring_days`, once per coupon."""
-    until = _until(program, now, program.reminders.coupon_expiring_days)
-
-    async def batch(uow: JobUnitOfWork) -> int:
-        due = await uow.jobs.take_coupon_reminders(now, until, batch_size)
-        await uow.notifications.add([notifications.coupons_expiring(program, d.member_id, d.count, d.first_at, now)
-                                     for d in due])
-        return len(due)
-
-    return await once_per_period(new_uow, COUPON_REMINDER, _daily(program, now), now, batch_size, batch)
+    return await _daily_reminder(
+        new_uow, program, now, COUPON_REMINDER, program.reminders.coupon_expiring_days,
+        lambda jobs: jobs.take_coupon_reminders,
+        lambda d: notifications.coupons_expiring(program, d.member_id, d.count, d.first_at, now), batch_size)
 
 
 async def remind_tiers_expiring(new_uow: NewUnitOfWork, program: Program, now: datetime,
                                 batch_size: int = 1000) -> JobResult:
     """TIER_EXPIRING within `reminders.tier_expiring_days`, once per expiry, saying how much growth keeps
     the tier through its retention deduction."""
-    until = _until(program, now, program.reminders.tier_expiring_days)
-
-    async def batch(uow: JobUnitOfWork) -> int:
-        due = await uow.jobs.take_tier_reminders(now, until, batch_size)
-        await uow.notifications.add([
-            notifications.tier_expiring(program, d.member_id, program.tier(d.tier_code), d.growth_value,
-                                        d.tier_expires_at, now) for d in due])
-        return len(due)
-
-    return await once_per_period(new_uow, TIER_REMINDER, _daily(program, now), now, batch_size, batch)
+    return await _daily_reminder(
+        new_uow, program, now, TIER_REMINDER, program.reminders.tier_expiring_days,
+        lambda jobs: jobs.take_tier_reminders,
+        lambda d: notifications.tier_expiring(program, d.member_id, program.tier(d.tier_code), d.growth_value,
+                                              d.tier_expires_at, now), batch_size)
 
 
 async def remind_annual_clearing(new_uow: NewUnitOfWork, program: Program, now: datetime,

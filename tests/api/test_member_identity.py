@@ -3,14 +3,17 @@ through WeChat, sealed at rest, masked in answers, one member's only; deregistra
 person and keeps the books."""
 import base64
 import json
+from datetime import datetime
 
 import httpx
 from sqlalchemy import func, select
 
 from api.wechat import WeChatClient
+from domain.jobs import grant_monthly_bonus
 from persistence.personal_data import PersonalDataCipher
 from persistence.reseal import reseal_personal_data
 from persistence.tables import members, metadata, point_entries, wechat_identities
+from persistence.unit_of_work import SqlUnitOfWork
 from tests.api.member_views import MON, MemberViews
 
 BIND = """
@@ -165,3 +168,20 @@ async def test_the_data_key_rotates_without_losing_a_number(api_with, database):
         assert (await after.data("MemberHome", token=token, now=MON))["me"]["phoneMasked"] == "136****6000"
         other, _ = await after.login("rotated-other", now=MON)
         assert [e["code"] for e in (await bind(after, other, "13600136000"))["userErrors"]] == ["PHONE_TAKEN"]
+
+
+async def test_a_member_who_left_gets_refunds_for_the_books_only_and_no_bonus(api, database, program):
+    token, member = await api.login("gone", now="2026-03-02T10:00:00+08:00")
+    await api.integration("RecordOrder", {"input": {"memberId": member, "externalId": "gone-1", "amount": 60000,
+                                                    "channel": "APP", "paidAt": "2026-03-02T10:00:00+08:00"}},
+                          now="2026-03-02T10:00:00+08:00")
+    await api.execute(DEREGISTER, token=token, now="2026-03-03T10:00:00+08:00")
+    refund = await api.integration("RefundOrder", {"input": {"externalId": "gone-1", "externalRefundId": "gone-r",
+                                                             "amount": 5000}}, now="2026-03-04T10:00:00+08:00")
+    order, after = refund["refundOrder"]["order"], refund["refundOrder"]["member"]
+    assert refund["refundOrder"]["userErrors"] == []
+    assert (order["refundedAmount"], after["pointsBalance"], after["growthValue"]) == (5000, 0, 0)
+    # ¥550 net in March would earn the monthly bonus: not for a closed account
+    bonus = await grant_monthly_bonus(lambda: SqlUnitOfWork(database), program,
+                                      datetime.fromisoformat("2026-04-01T00:30:00+08:00"))
+    assert bonus.processed == 0

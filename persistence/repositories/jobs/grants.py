@@ -17,9 +17,9 @@ class GrantJobs:
                                 channels: frozenset[str], min_spend: int, batch_size: int) -> list[int]:
         spend = func.sum(orders.c.amount - orders.c.refunded_amount)
         rows = await self.conn.execute(
-            select(orders.c.member_id)
+            select(orders.c.member_id).join(members, members.c.id == orders.c.member_id)
             .where(orders.c.channel.in_(sorted(channels)), orders.c.paid_at >= start, orders.c.paid_at < end,
-                   not_done_for(job, period, orders.c.member_id))
+                   members.c.deregistered_at.is_(None), not_done_for(job, period, orders.c.member_id))
             .group_by(orders.c.member_id).having(spend >= min_spend)
             .order_by(orders.c.member_id).limit(batch_size))
         return list(rows.scalars())
