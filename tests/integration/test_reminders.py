@@ -1,11 +1,14 @@
 """Reminders: points expiring within 30 days, coupons within 3 days and tiers within 30 days are told
 once each (per lot, coupon, or tier expiry), to the local day; tier changes, bonuses and the rest
 arrive through the same outbox, and all of them are read through me.notifications."""
+from datetime import datetime, time, timedelta
+
 import pytest
 
 from domain.jobs import (
     grant_monthly_bonus, remind_coupons_expiring, remind_points_expiring, remind_tiers_expiring, retain_tiers,
 )
+from tests.conftest import BOTH_PROGRAMS
 from tests.integration.jobs_harness import Killed, assert_ledgers_agree, killed_after, notices, run_job
 
 
@@ -94,3 +97,26 @@ async def test_a_reminder_run_killed_mid_batch_tells_each_member_once(api, datab
                           batch_size=1)).processed == 1
     assert [len(await notices(api, t, "POINTS_EXPIRING")) for t in tokens] == [1, 1, 1]
     await assert_ledgers_agree(database)
+
+
+@BOTH_PROGRAMS
+async def test_every_reminder_under_either_program_across_local_midnight(api, database, program):
+    """A check-in lot and the 新人礼券 of a sign-up on 2025-12-31, and the second tier reached then."""
+    signed_up = "2025-12-31T10:00:00+08:00"
+    token, member = await api.login("either", now=signed_up)
+    await api.data("CheckIn", {"idempotencyKey": "k"}, token=token, now=signed_up)
+    await order(api, member, "either-1", program.tiers[1].growth_threshold * 100, signed_up, "STORE")
+    coupon_lapses = program.calendar.local_date(datetime.fromisoformat(signed_up)) + timedelta(
+        days=program.coupon_templates["newcomer"].valid_days)                       # 2026-01-30
+    last_quiet = datetime.combine(coupon_lapses - timedelta(days=4), time(23, 59, 59), program.calendar.zone)
+    assert (await run_job(remind_coupons_expiring, database, program, last_quiet.isoformat())).processed == 0
+    assert (await run_job(remind_coupons_expiring, database, program,
+                          (last_quiet + timedelta(seconds=1)).isoformat())).processed == 1
+    # lots and the tier both lapse on 2026-12-31: told from 2026-12-01 on, once
+    assert (await run_job(remind_points_expiring, database, program, "2026-11-30T23:59:59+08:00")).processed == 0
+    assert (await run_job(remind_tiers_expiring, database, program, "2026-11-30T23:59:59+08:00")).processed == 0
+    assert (await run_job(remind_points_expiring, database, program, "2026-12-01T00:00:00+08:00")).processed == 1
+    assert (await run_job(remind_tiers_expiring, database, program, "2026-12-01T00:00:00+08:00")).processed == 1
+    assert (await run_job(remind_points_expiring, database, program, "2026-12-02T00:00:00+08:00")).processed == 0
+    kinds = [n["kind"] for n in await notices(api, token)]
+    assert sorted(kinds) == ["COUPON_EXPIRING", "POINTS_EXPIRING", "TIER_CHANGED", "TIER_EXPIRING"]
