@@ -171,10 +171,13 @@ def export_schema(args) -> None:
 
 
 def serve(args) -> None:
+    import logging
+
     import uvicorn
 
     from api.app import create_app
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(create_app(_settings()), host=args.host, port=args.port, log_level="info")
 
 

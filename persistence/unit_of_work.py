@@ -5,9 +5,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from persistence.database import Database
 from persistence.personal_data import PersonalDataCipher
-from persistence.repositories.audit import SqlAuditRepository
-from persistence.repositories.api_keys import SqlApiKeyRepository
 from persistence.repositories.activity import SqlCheckInRepository, SqlIdempotencyRepository, SqlRewardRepository
+from persistence.repositories.api_keys import SqlApiKeyRepository
+from persistence.repositories.audit import SqlAuditRepository
 from persistence.repositories.coupons import SqlCouponRepository
 from persistence.repositories.jobs import SqlJobRepository
 from persistence.repositories.members import SqlGrowthRepository, SqlMemberRepository

@@ -17,6 +17,7 @@ from api.ids import from_global_id, pk_of
 from api.rate_limits import RateLimited
 from api.types.enums import UserError, UserErrorCode
 from api.types.member import Member
+from api.wechat import WeChatRefused
 from domain.errors import LoyaltyError, invalid
 from persistence.repositories.audit import AuditRecord
 from persistence.unit_of_work import SqlUnitOfWork, WriteConflict
@@ -130,6 +131,22 @@ async def run(info: strawberry.Info, use_case: Callable[[SqlUnitOfWork], Awaitab
         await context.after_write()
         return result
     raise AssertionError("unreachable")
+
+
+def wechat_code(value: str) -> str:
+    """A code from the WeChat client (wx.login, getPhoneNumber): 1–128 printable characters."""
+    code = value.strip()
+    if not code or len(code) > 128 or not code.isprintable():
+        raise Refused([user_error(invalid("code", "code must be 1 to 128 printable characters."))])
+    return code
+
+
+async def from_wechat(call: Awaitable[T]) -> T:
+    """What WeChat answers for a code; a code it refuses is INVALID_INPUT on `code`."""
+    try:
+        return await call
+    except WeChatRefused as exc:
+        raise Refused([user_error(invalid("code", str(exc)))]) from None
 
 
 def new_access_token(info: strawberry.Info, audience: str, subject_id: int, session_id: int) -> tuple[str, datetime]:

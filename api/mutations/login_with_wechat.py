@@ -5,12 +5,12 @@ from datetime import datetime
 import strawberry
 
 from api.auth import MEMBER_AUDIENCE
-from api.mutations.base import Refused, check_rate, member_of, new_access_token, real_now, run, user_error
+from api.mutations.base import (
+    Refused, check_rate, from_wechat, member_of, new_access_token, real_now, run, wechat_code,
+)
 from api.types.enums import UserError
 from api.types.member import Member
-from api.wechat import WeChatRefused
 from domain import members
-from domain.errors import invalid
 
 
 @strawberry.input
@@ -33,15 +33,10 @@ async def login_with_wechat(info: strawberry.Info, input: LoginWithWeChatInput) 
     context = info.context
     settings = context.services.settings
     try:
-        code = input.code.strip()
-        if not code or len(code) > 128 or not code.isprintable():
-            raise Refused([user_error(invalid("code", "code must be 1 to 128 printable characters."))])
+        code = wechat_code(input.code)
         await check_rate(info, "login_ip", context.client_ip)
         await check_rate(info, "login_code", code)
-        try:
-            identity = await context.services.wechat.code_to_session(code)
-        except WeChatRefused as exc:
-            raise Refused([user_error(invalid("code", str(exc)))]) from None
+        identity = await from_wechat(context.services.wechat.code_to_session(code))
         member, session_id, refresh_token = await run(info, lambda uow: members.sign_in_with_wechat(
             uow, context.program, context.now, identity.openid, identity.unionid, real_now(),
             settings.refresh_token_ttl_seconds))

@@ -4,12 +4,10 @@ from __future__ import annotations
 import strawberry
 
 from api.access import require_member
-from api.mutations.base import Refused, check_rate, member_of, run, user_error
+from api.mutations.base import Refused, check_rate, from_wechat, member_of, run, wechat_code
 from api.types.enums import UserError
 from api.types.member import Member
-from api.wechat import WeChatRefused
 from domain import members
-from domain.errors import invalid
 
 
 @strawberry.input
@@ -33,16 +31,11 @@ async def bind_phone_number(info: strawberry.Info, input: BindPhoneNumberInput) 
     context = info.context
     member_id = require_member(context.caller)
     try:
-        code = input.code.strip()
-        if not code or len(code) > 128 or not code.isprintable():
-            raise Refused([user_error(invalid("code", "code must be 1 to 128 printable characters."))])
+        code = wechat_code(input.code)
         await check_rate(info, "phone_ip", context.client_ip)
         await check_rate(info, "phone_code", code)
         await check_rate(info, "phone_member", member_id)
-        try:
-            phone = await context.services.wechat.phone_number(code)
-        except WeChatRefused as exc:
-            raise Refused([user_error(invalid("code", str(exc)))]) from None
+        phone = await from_wechat(context.services.wechat.phone_number(code))
         await run(info, lambda uow: members.bind_phone(uow, member_id, phone))
     except Refused as refused:
         return BindPhoneNumberPayload(user_errors=refused.errors)

@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from tests.api.member_views import TUE, WED, THU, FRI, NEXT_TUE, MemberViews, dt
+from tests.api.member_views import TUE, WED, THU, FRI, NEXT_TUE, MemberViews
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -15,7 +15,7 @@ that logout takes effect at once); the catalog queries are sent without a token.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import delete, func, insert, select, update
