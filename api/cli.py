@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from api.settings import Settings, SettingsError
 from domain.access import ALL_SCOPES, Role
-from domain.errors import LoyaltyError, ProgramError, UserErrorCode
+from domain.errors import LoyaltyError, ProgramError
 from domain.program import load_program
 from persistence.database import Database
 
@@ -51,9 +51,15 @@ def seed_demo(args) -> None:
     print(f"Authorization: Bearer {token}")
 
 
-def _refused(error: LoyaltyError) -> None:
-    print(f"loyalty: {error.message}", file=sys.stderr)
+def _refused(message: str) -> None:
+    print(f"loyalty: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+def _log_to_stderr() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def apikey_create(args) -> None:
@@ -72,7 +78,7 @@ def apikey_create(args) -> None:
     try:
         asyncio.run(_with_database(settings, create))
     except LoyaltyError as error:
-        _refused(error)
+        _refused(error.message)
     print(f"API key {args.name!r} created with scopes {' '.join(scopes)}; send it as X-API-Key. It is shown once:")
     print(key)
 
@@ -87,7 +93,7 @@ def staff_create(args) -> None:
 
         password = getpass.getpass("password: ")
         if getpass.getpass("again: ") != password:
-            _refused(LoyaltyError(UserErrorCode.INVALID_INPUT, "the passwords differ"))
+            _refused("the passwords differ")
     else:
         password = sys.stdin.readline().rstrip("\n")
     settings = _settings()
@@ -100,7 +106,7 @@ def staff_create(args) -> None:
     try:
         staff = asyncio.run(_with_database(settings, create))
     except LoyaltyError as error:
-        _refused(error)
+        _refused(error.message)
     print(f"staff member {staff.username!r} created with role {staff.role}")
 
 
@@ -142,11 +148,9 @@ def jobs_run(args) -> None:
 
 
 def worker(args) -> None:
-    import logging
-
     from api.worker import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _log_to_stderr()
     settings = _settings()
     program = load_program(settings.program_path)
     asyncio.run(_with_database(settings, lambda db: run_worker(db, program, interval=args.interval,
@@ -171,13 +175,11 @@ def export_schema(args) -> None:
 
 
 def serve(args) -> None:
-    import logging
-
     import uvicorn
 
     from api.app import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _log_to_stderr()
     uvicorn.run(create_app(_settings()), host=args.host, port=args.port, log_level="info")
 
 

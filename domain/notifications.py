@@ -32,11 +32,15 @@ def tier_changed(program: Program, member_id: int, old: TierRule, new: TierRule,
     return Notification(member_id, "TIER_CHANGED", title, body, now)
 
 
+def _lapsing(program: Program, member_id: int, kind: str, title: str, amount: str, lapse: str, first: datetime,
+             now: datetime) -> Notification:
+    return Notification(member_id, kind, title, f"您有 {amount}将于 {_day(program, first)} 起陆续{lapse}，请尽快使用。", now)
+
+
 def points_expiring(program: Program, member_id: int, points: int, first_expiry: datetime,
                     now: datetime) -> Notification:
-    return Notification(member_id, "POINTS_EXPIRING", f"{program.points_name}即将过期",
-                        f"您有 {points} {program.points_name}将于 {_day(program, first_expiry)} 起陆续过期，请尽快使用。",
-                        now)
+    return _lapsing(program, member_id, "POINTS_EXPIRING", f"{program.points_name}即将过期",
+                    f"{points} {program.points_name}", "过期", first_expiry, now)
 
 
 def annual_clearing_ahead(program: Program, member_id: int, year: int, points: int, now: datetime) -> Notification:
@@ -47,8 +51,8 @@ def annual_clearing_ahead(program: Program, member_id: int, year: int, points: i
 
 def coupons_expiring(program: Program, member_id: int, count: int, first_valid_until: datetime,
                      now: datetime) -> Notification:
-    return Notification(member_id, "COUPON_EXPIRING", "优惠券即将到期",
-                        f"您有 {count} 张优惠券将于 {_day(program, first_valid_until)} 起陆续到期，请尽快使用。", now)
+    return _lapsing(program, member_id, "COUPON_EXPIRING", "优惠券即将到期", f"{count} 张优惠券", "到期",
+                    first_valid_until, now)
 
 
 def growth_to_keep(program: Program, tier: TierRule, growth_value: int) -> int:

@@ -75,17 +75,15 @@ async def refund_order(uow: UnitOfWork, program: Program, now: datetime, externa
         raise LoyaltyError(UserErrorCode.REFUND_EXCEEDS_ORDER,
                            f"Only {order.amount - order.refunded_amount} fen of this order is left to refund.",
                            ["input", "amount"])
-    active = member.deregistered_at is None
-    points_back = proportional_take_back(order.points_earned, refunded, order.amount, order.points_taken_back) \
-        if active else 0
-    growth_back = proportional_take_back(order.growth_earned, refunded, order.amount, order.growth_taken_back) \
-        if active else 0
-    offset = await uow.orders.offset_for(external_id)
-    returned = 0
-    if active and offset is not None and offset.member_id == member.id:
-        returned = proportional_take_back(offset.points, refunded, order.amount, offset.points_returned)
-        offset.points_returned += returned
-        await uow.orders.save_offset(offset)
+    points_back = growth_back = returned = 0
+    if member.deregistered_at is None:  # a closed account's points were forfeited when it closed
+        points_back = proportional_take_back(order.points_earned, refunded, order.amount, order.points_taken_back)
+        growth_back = proportional_take_back(order.growth_earned, refunded, order.amount, order.growth_taken_back)
+        offset = await uow.orders.offset_for(external_id)
+        if offset is not None and offset.member_id == member.id:
+            returned = proportional_take_back(offset.points, refunded, order.amount, offset.points_returned)
+            offset.points_returned += returned
+            await uow.orders.save_offset(offset)
     description = f"订单 {external_id} 退款"
     await wallet.debit(uow, member, points_back, "REFUND", description, now, order_id=order.id, allow_debt=True)
     await wallet.credit(uow, program, member, returned, "REFUND", f"{description}：退还抵扣积分", now, order_id=order.id)

@@ -8,7 +8,7 @@ from strawberry.scalars import JSON
 from api.ids import to_global_id
 from api.pagination import Edge, PageInfo
 from api.types.node import Node, local
-from domain.access import ROLE_PERMISSIONS, Role
+from domain.access import permissions_of
 
 
 @strawberry.type(description="The signed-in staff member.")
@@ -20,7 +20,7 @@ class StaffAccount:
     @classmethod
     def of(cls, caller) -> "StaffAccount":
         return cls(username=caller.username, role=caller.role,
-                   permissions=sorted(p.value for p in ROLE_PERMISSIONS.get(Role(caller.role), ())))
+                   permissions=sorted(p.value for p in permissions_of(caller.role)))
 
 
 @strawberry.type(description="An integration API key (the key itself is shown once, when created).")
