@@ -1,8 +1,11 @@
 """The ASGI app: GraphQL at /graphql (GraphiQL there outside production), /healthz for load balancers.
 
 Before GraphQL sees a request: its body is held to `LOYALTY_MAX_BODY_BYTES` (413 past it), it gets a
-request id (the caller's X-Request-ID when it is a sane one; echoed in the response), and the caller
-is identified. A request that takes longer than `LOYALTY_REQUEST_TIMEOUT` is cut off (504).
+request id (the caller's X-Request-ID when it is a sane one; echoed in the response), it is read
+strictly (`api.http`: every malformed request is a 4xx in JSON), the caller is identified, and its
+document is parsed and measured (`api.document_limits`). A request that takes longer than
+`LOYALTY_REQUEST_TIMEOUT` is cut off (504); a write it started runs to its end, and a retry with the
+same idempotency key replays it.
 """
 from __future__ import annotations
 
@@ -16,11 +19,13 @@ from datetime import datetime, timezone
 
 from cross_web import HTTPException
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from api.auth import (
@@ -28,17 +33,20 @@ from api.auth import (
     read_access_token,
 )
 from api.context import Context, Services
+from api.http import (
+    JSON_TYPES, REQUEST_ID_HEADER, decode_json, error_response, media_type, operations, query_parameters, refused,
+)
 from api.schema import build_schema
 from api.settings import Settings
 from api.wechat import DevelopmentWeChat, WeChatClient
 from domain.access import parse_scopes
+from domain.clock import within_service_range
 from domain.program import load_program
 from persistence import queries
-from persistence.database import Database, Reader
+from persistence.database import Database, Reader, is_unavailable
 
 log = logging.getLogger("loyalty")
 NOW_HEADER = "x-loyalty-now"
-REQUEST_ID_HEADER = "x-request-id"
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
@@ -53,6 +61,8 @@ def request_time(request: Request, settings: Settings) -> datetime:
         moment = None
     if moment is None or moment.tzinfo is None:
         raise HTTPException(400, "X-Loyalty-Now must be an ISO 8601 date-time with an offset.")
+    if not within_service_range(moment):
+        raise HTTPException(400, "X-Loyalty-Now must fall between 1970 and 2199.")
     return moment
 
 
@@ -101,12 +111,25 @@ async def identify(request: Request, services: Services, reader: Reader):
     return Anonymous()
 
 
+TIMED_OUT = ("The request took longer than {seconds} s and was cut off. A change it made may have been saved: "
+             "send it again with the same idempotency key (externalId, idempotencyKey) to get its outcome; "
+             "it is never applied twice.")
+
+
 class LoyaltyGraphQL(GraphQL):
     def __init__(self, services: Services):
         settings = services.settings
         super().__init__(build_schema(settings.limits, settings.is_production),
                          graphql_ide=None if settings.is_production else "graphiql", allow_queries_via_get=False)
         self.services = services
+
+    async def __call__(self, scope, receive, send):
+        request_id = scope["state"]["request_id"]
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            response = refused(request_id, exc.status_code, exc.reason)
+        await response(scope, receive, send)
 
     async def run(self, request, context=UNSET, root_value=UNSET):
         if request.scope.get("type") != "http":
@@ -115,33 +138,67 @@ class LoyaltyGraphQL(GraphQL):
         request_id = request.scope["state"]["request_id"]
         reader = Reader(self.services.database)
         try:
-            context = Context(services=self.services, reader=reader,
-                              caller=await identify(request, self.services, reader),
-                              now=request_time(request, settings), request_id=request_id,
-                              client_ip=client_ip(request, settings))
             async with asyncio.timeout(settings.limits.timeout_seconds):
+                context = Context(services=self.services, reader=reader,
+                                  caller=await identify(request, self.services, reader),
+                                  now=request_time(request, settings), request_id=request_id,
+                                  client_ip=client_ip(request, settings))
                 return await super().run(request, context=context)
         except TimeoutError:
             log.error("request %s: cut off after %s s", request_id, settings.limits.timeout_seconds)
-            return JSONResponse({"errors": [{"message": "The request took too long.",
-                                             "extensions": {"code": "TIMEOUT", "requestId": request_id}}]},
-                                status_code=504)
+            return error_response(504, TIMED_OUT.format(seconds=settings.limits.timeout_seconds), request_id,
+                                  headers={"Retry-After": "1"})
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            log.warning("request %s: database unavailable: %s", request_id, type(exc).__name__)
+            return error_response(503, "The service is busy; retry in a moment (with the same idempotency key).",
+                                  request_id, headers={"Retry-After": "1"})
         finally:
             await reader.close()
 
+    async def parse_http_body(self, request_adapter):
+        """Strictly: see `api.http`."""
+        if request_adapter.method == "GET":
+            data = query_parameters(request_adapter.query_params)
+        elif media_type(request_adapter.content_type) in JSON_TYPES:
+            data = decode_json(await request_adapter.get_body())
+        else:
+            raise HTTPException(415, "Send GraphQL requests as application/json.")
+        return operations(data, self.services.settings.limits.max_batch)
+
     async def execute_operation(self, request, request_adapter, request_data, context, root_value, sub_response):
-        """A JSON array of operations (batching, at most `LOYALTY_MAX_BATCH`) runs one after another, so
-        each sees what the one before it wrote and the request's connection serves one at a time."""
-        if isinstance(request_data, list):
-            return [await self.execute_single(request=request, request_adapter=request_adapter,
-                                              sub_response=sub_response, context=context, root_value=root_value,
-                                              request_data=data) for data in request_data]
-        return await super().execute_operation(request, request_adapter, request_data, context, root_value,
-                                               sub_response)
+        """A JSON array of operations (batching, at most `LOYALTY_MAX_BATCH`) is priced as a whole against
+        one cost limit before any of it runs, then runs one operation after another, so each sees what the
+        one before it wrote."""
+        if not isinstance(request_data, list):
+            return await super().execute_operation(request, request_adapter, request_data, context, root_value,
+                                                   sub_response)
+        checks = self.schema.checks
+        total = sum(checks.price(self.schema._schema, data.query, data.operation_name, data.variables)
+                    for data in request_data)
+        if total > checks.limits.max_query_cost:
+            return [ExecutionResult(data=None, errors=[checks.too_costly(total, batch=True)],
+                                    extensions={"cost": checks.cost_report(total)}) for _ in request_data]
+        return [await self.execute_single(request=request, request_adapter=request_adapter,
+                                          sub_response=sub_response, context=context, root_value=root_value,
+                                          request_data=data) for data in request_data]
+
+    async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
+        """A document that does not parse, or asks for more than the limits allow, is answered before
+        the schema sees it."""
+        if isinstance(request_data.query, str):
+            checked = self.schema.checks.checked(request_data.query)
+            if checked.problem is not None:
+                return ExecutionResult(data=None, errors=[checked.problem],
+                                       extensions={"cost": self.schema.checks.cost_report(0)})
+        return await super().execute_single(request, request_adapter, sub_response, context, root_value,
+                                            request_data)
 
 
 class RequestGuard:
-    """ASGI middleware: a request id for every request, and a body no larger than the limit."""
+    """ASGI middleware: a request id for every request, a body no larger than the limit, and a JSON answer
+    whatever goes wrong."""
 
     def __init__(self, app, max_body_bytes: int):
         self.app, self.max_body_bytes = app, max_body_bytes
@@ -156,6 +213,7 @@ class RequestGuard:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             return await self._too_large(scope, send, request_id)
         received = 0
+        started = False
 
         async def limited_receive():
             nonlocal received
@@ -166,25 +224,35 @@ class RequestGuard:
             return message
 
         async def send_with_id(message):
+            nonlocal started
             if message["type"] == "http.response.start":
-                message = dict(message, headers=[*message.get("headers", []),
-                                                 (REQUEST_ID_HEADER.encode(), request_id.encode())])
+                started = True
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != REQUEST_ID_HEADER.encode()]
+                message = dict(message, headers=[*headers, (REQUEST_ID_HEADER.encode(), request_id.encode())])
             await send(message)
 
         try:
             await self.app(scope, limited_receive, send_with_id)
         except BodyTooLarge:
             await self._too_large(scope, send, request_id)
+        except Exception:
+            log.exception("request %s: unexpected error", request_id)
+            if not started:
+                await error_response(500, f"Internal error; quote request id {request_id} to support.",
+                                     request_id)(scope, receive, send)
 
     async def _too_large(self, scope, send, request_id: str) -> None:
-        response = JSONResponse({"errors": [{"message": f"The request body is larger than {self.max_body_bytes} bytes.",
-                                             "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}, status_code=413,
-                                headers={REQUEST_ID_HEADER: request_id})
+        response = refused(request_id, 413, f"The request body is larger than {self.max_body_bytes} bytes.")
         await response(scope, None, send)
 
 
 class BodyTooLarge(Exception):
     pass
+
+
+async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """Starlette's own refusals (an unknown path, a method a route does not take) in JSON too."""
+    return refused(request.scope["state"]["request_id"], exc.status_code, exc.detail)
 
 
 def build_services(settings: Settings) -> Services:
@@ -195,7 +263,7 @@ def build_services(settings: Settings) -> Services:
             raise RuntimeError("LOYALTY_WECHAT_APPID and LOYALTY_WECHAT_SECRET are required in production")
         wechat = DevelopmentWeChat()
     return Services(settings=settings, program=load_program(settings.program_path),
-                    database=Database(settings.database_url), wechat=wechat)
+                    database=Database(settings.database_url, settings.database), wechat=wechat)
 
 
 async def check_catalog(services: Services) -> None:
@@ -228,6 +296,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         Route("/graphql", LoyaltyGraphQL(services), methods=["GET", "POST"]),
         Route("/healthz", healthz),
     ], middleware=[Middleware(RequestGuard, max_body_bytes=services.settings.limits.max_body_bytes)],
-        lifespan=lifespan)
+        exception_handlers={StarletteHTTPException: http_error}, lifespan=lifespan)
     app.state.services = services
     return app

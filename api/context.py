@@ -2,6 +2,7 @@
 is, the request's id and client address, the read connection and the loaders."""
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -56,10 +57,14 @@ class Context:
     def zone(self) -> ZoneInfo:
         return self.services.program.calendar.zone
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.services.database, self.services.personal_data)
+    @asynccontextmanager
+    async def unit_of_work(self):
+        """A write transaction for this request, on a connection taken only after the request's read
+        connection went back to the pool (`Reader.released`)."""
+        async with self.reader.released():
+            async with SqlUnitOfWork(self.services.database, self.services.personal_data) as uow:
+                yield uow
 
-    async def after_write(self) -> None:
-        """A write committed: later reads in this request must see it, not a cached or older view."""
-        await self.reader.refresh()
+    def after_write(self) -> None:
+        """A write committed: later reads in this request must see it, not what the loaders cached."""
         self.loaders = Loaders(self.reader, self.now, self.program)

@@ -8,6 +8,9 @@ import traceback
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from persistence.database import is_unavailable
+from persistence.unit_of_work import WriteConflict
+
 
 class ExpectedError(GraphQLError):
     """An error whose message is meant for the caller (never masked)."""
@@ -59,9 +62,21 @@ log = logging.getLogger("loyalty.errors")
 log.addFilter(RedactPersonalData())
 
 
+def _busy(error: GraphQLError) -> bool:
+    """The database could not serve in time (a pool, lock or statement timeout, or write conflicts past
+    every retry): the service is busy, the request is sound and may be retried."""
+    original = error.original_error
+    return original is not None and (isinstance(original, WriteConflict) or is_unavailable(original))
+
+
 def log_unexpected(errors: list[GraphQLError], request_id: str) -> None:
     for error in errors:
-        if should_mask(error):
+        if not should_mask(error):
+            continue
+        if _busy(error):
+            log.warning("request %s: database busy at %s: %s", request_id, error.path,
+                        type(error.original_error).__name__)
+        else:
             log.error("request %s: unexpected error at %s", request_id, error.path, exc_info=error.original_error)
 
 
@@ -74,5 +89,9 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = self.execution_context.context.request_id
+        if _busy(error):
+            return GraphQLError("The service is busy; retry in a moment (with the same idempotency key).",
+                                nodes=error.nodes, path=error.path,
+                                extensions={"code": "SERVICE_UNAVAILABLE", "requestId": request_id})
         return GraphQLError(f"Internal error; quote request id {request_id} to support.", nodes=error.nodes,
                             path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id})

@@ -6,15 +6,12 @@ import functools
 import importlib
 
 import strawberry
-from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, ValidationCache
-from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
-from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 from strawberry.schema.config import StrawberryConfig
 
 from api.access import may_see, require_member, require_staff
 from api.auth import StaffCaller
 from api.dataloaders import LADDER
+from api.document_limits import DocumentChecks, RequestChecks
 from api.errors import MaskUnexpectedErrors, bad_request, log_unexpected, unauthenticated
 from api.ids import from_global_id
 from api.mutations.base import Audit, record
@@ -32,7 +29,6 @@ from api.mutations.staff import adjust_points, create_api_key, revoke_api_key, s
 from api.mutations.update_profile import update_profile
 from api.mutations.use_coupon import use_coupon
 from api.pagination import check_first, decode_cursor, newest_first_page, page_of
-from api.query_cost import QueryCost
 from api.settings import RequestLimits
 from api.types.coupon import Coupon
 from api.types.member import Member, mask_phone
@@ -187,35 +183,24 @@ class LoyaltySchema(strawberry.Schema):
         log_unexpected(errors, getattr(context, "request_id", "-"))
 
 
-def _introspection(ignore) -> bool:
-    return ignore.field_name.startswith("__")
-
-
 @functools.cache
 def build_schema(limits: RequestLimits = RequestLimits(), production: bool = False) -> strawberry.Schema:
-    """The schema with `limits` checked before execution; production also refuses introspection.
-    Built once per set of limits."""
+    """The schema with `limits` checked before execution (`api.document_limits`); production also refuses
+    introspection. Built once per set of limits."""
     # "Did you mean …?" reveals names of the schema to whoever probes it. Strawberry switches off
     # field suggestions only; graphql-core's one switch for arguments, types and enum values is this.
     importlib.import_module("graphql.pyutils.did_you_mean").MAX_LENGTH = 0
-    rules = [max_depth_rule(limits.max_depth, _introspection), max_aliases_rule(limits.max_aliases)]
-    if production:
-        rules.append(NoSchemaIntrospectionCustomRule)
-    return LoyaltySchema(
+    checks = DocumentChecks(limits, production)
+    built = LoyaltySchema(
         query=Query,
         mutation=Mutation,
         types=[Member, Tier, Benefit, Reward, Coupon, PointEntry, Redemption, Order, CheckIn, Notification, ApiKey],
         config=StrawberryConfig(disable_field_suggestions=True,
                                 batching_config={"max_operations": limits.max_batch}),
-        extensions=[
-            lambda: MaxTokensLimiter(limits.max_tokens),
-            lambda: ParserCache(maxsize=256),
-            lambda: AddValidationRules(rules),
-            lambda: ValidationCache(maxsize=256),
-            lambda: QueryCost(limits.max_query_cost),
-            MaskUnexpectedErrors,
-        ],
+        extensions=[lambda: RequestChecks(checks), MaskUnexpectedErrors],
     )
+    built.checks = checks
+    return built
 
 
 schema = build_schema()

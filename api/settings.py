@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from persistence.database import DEFAULT_URL
+from persistence.database import DEFAULT_URL, DatabaseSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PROGRAM = ROOT / "programs" / "standard.toml"
@@ -37,10 +37,18 @@ class RequestLimits:
     max_depth: int = 8
     max_aliases: int = 15
     max_tokens: int = 2000
+    max_fields: int = 1000
     max_query_cost: int = 1000
     max_batch: int = 5
     max_body_bytes: int = 64 * 1024
     timeout_seconds: float = 10.0
+
+
+# What one instance of the API asks of its database: a statement, a wait for a row lock or a transaction
+# left idle never outlasts the request's own time limit (10 s), and a wait for a pooled connection ends
+# (503, retry) before it does.
+API_DATABASE = DatabaseSettings(pool_size=10, max_overflow=10, pool_timeout_seconds=5.0, statement_timeout_ms=5000,
+                                lock_timeout_ms=5000, idle_in_transaction_timeout_ms=10_000)
 
 
 class SettingsError(RuntimeError):
@@ -108,6 +116,7 @@ class Settings:
     redis_url: str | None = None
     trusted_proxies: tuple = ()
     limits: RequestLimits = RequestLimits()
+    database: DatabaseSettings = API_DATABASE
 
     @property
     def is_production(self) -> bool:
@@ -154,9 +163,19 @@ class Settings:
                 max_depth=_integer(env, "LOYALTY_MAX_QUERY_DEPTH", defaults.max_depth, 2),
                 max_aliases=_integer(env, "LOYALTY_MAX_ALIASES", defaults.max_aliases, 1),
                 max_tokens=_integer(env, "LOYALTY_MAX_TOKENS", defaults.max_tokens, 100),
+                max_fields=_integer(env, "LOYALTY_MAX_FIELDS", defaults.max_fields, 10),
                 max_query_cost=_integer(env, "LOYALTY_MAX_QUERY_COST", defaults.max_query_cost, 10),
                 max_batch=_integer(env, "LOYALTY_MAX_BATCH", defaults.max_batch, 1),
                 max_body_bytes=_integer(env, "LOYALTY_MAX_BODY_BYTES", defaults.max_body_bytes, 1024),
                 timeout_seconds=_integer(env, "LOYALTY_REQUEST_TIMEOUT", int(defaults.timeout_seconds), 1),
+            ),
+            database=DatabaseSettings(
+                pool_size=_integer(env, "LOYALTY_DB_POOL_SIZE", API_DATABASE.pool_size, 1),
+                max_overflow=_integer(env, "LOYALTY_DB_MAX_OVERFLOW", API_DATABASE.max_overflow, 0),
+                pool_timeout_seconds=_integer(env, "LOYALTY_DB_POOL_TIMEOUT", int(API_DATABASE.pool_timeout_seconds), 1),
+                statement_timeout_ms=_integer(env, "LOYALTY_DB_STATEMENT_TIMEOUT_MS", API_DATABASE.statement_timeout_ms, 100),
+                lock_timeout_ms=_integer(env, "LOYALTY_DB_LOCK_TIMEOUT_MS", API_DATABASE.lock_timeout_ms, 100),
+                idle_in_transaction_timeout_ms=_integer(env, "LOYALTY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+                                                        API_DATABASE.idle_in_transaction_timeout_ms, 100),
             ),
         )

@@ -70,16 +70,14 @@ async def statement_counts(database: Database, services: Services, token: str) -
         for name, variables in QUERIES.items():
             seen = []
             listener = lambda *a, **k: seen.append(1)  # noqa: E731
-            event.listen(database.write_engine.sync_engine, "before_cursor_execute", listener)
-            if database.read_engine is not database.write_engine:
-                event.listen(database.read_engine.sync_engine, "before_cursor_execute", listener)
+            for engine in database.engines:
+                event.listen(engine.sync_engine, "before_cursor_execute", listener)
             response = await client.post("/graphql", json={"query": operations, "operationName": name,
                                                            "variables": variables},
                                          headers={"Authorization": f"Bearer {token}"})
             assert "errors" not in response.json(), response.text
-            event.remove(database.write_engine.sync_engine, "before_cursor_execute", listener)
-            if database.read_engine is not database.write_engine:
-                event.remove(database.read_engine.sync_engine, "before_cursor_execute", listener)
+            for engine in database.engines:
+                event.remove(engine.sync_engine, "before_cursor_execute", listener)
             counts[name] = len(seen)
     return counts
 

@@ -66,6 +66,16 @@ class LocalCalendar:
         return self.end_of_day(self.local_date(moment) + timedelta(days=days))
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+
+
+def within_service_range(moment: datetime) -> bool:
+    """Instants the service takes from outside (an order's payment time, a test clock): 1970 to 2199.
+    Nothing real lies outside, and near year 1 or 9999 a UTC offset or a year of validity overflows."""
+    return moment.tzinfo is not None and EARLIEST <= moment < LATEST
+
+
 def is_still_valid(valid_until: datetime, now: datetime) -> bool:
     """Validity ends after the last whole second of `valid_until`."""
     return now.replace(microsecond=0) <= valid_until

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain import idempotency, tiers, wallet
+from domain.clock import within_service_range
 from domain.errors import LoyaltyError, UserErrorCode, invalid
 from domain.locking import member_for_update
 from domain.model import Order, PointsOffset, Refund
@@ -30,6 +31,10 @@ async def record_order(uow: UnitOfWork, program: Program, now: datetime, member_
     shipping = _amount(shipping_fee or 0, "shippingFee")
     if channel not in CHANNELS:
         raise invalid("channel", f"channel must be one of {', '.join(CHANNELS)}.")
+    if paid_at.tzinfo is None:
+        raise invalid("paidAt", "paidAt must carry a UTC offset, e.g. 2026-11-23T10:00:00+08:00.")
+    if not within_service_range(paid_at):
+        raise invalid("paidAt", "paidAt must fall between 1970 and 2199.")
     member = await member_for_update(uow, member_id)
     existing = await uow.orders.by_external_id(external_id)
     if existing is not None:

@@ -2,26 +2,54 @@
 
 SQLite: WAL, foreign keys, a busy timeout, and pysqlite's own transaction handling switched off so
 that write transactions start with BEGIN IMMEDIATE (SQLAlchemy's documented recipe): without it,
-concurrent read-modify-write loses updates. Reads use a second engine with plain deferred BEGIN.
-PostgreSQL: one engine; write paths lock the member row with SELECT … FOR UPDATE.
+concurrent read-modify-write loses updates. Reads use a second engine and no transaction at all.
+PostgreSQL: one pool; write paths lock the member row with SELECT … FOR UPDATE; reads run in
+autocommit (no BEGIN/ROLLBACK, never "idle in transaction"). API sessions get `statement_timeout`,
+`lock_timeout` and `idle_in_transaction_session_timeout` (`DatabaseSettings`).
+
+A request holds at most one pooled connection at a time, and never waits for a connection while it
+holds one (see `Reader`): a request that held its read connection while it waited for a second one
+for its write deadlocked the pool under load (25 simultaneous check-ins, pool 10 + 10).
 """
 from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import AsyncIterator
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SqlTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 DEFAULT_URL = "sqlite+aiosqlite:///var/loyalty.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def sqlite_engine(url: str, begin: str, foreign_keys: bool = True) -> AsyncEngine:
-    """`foreign_keys=False` only for migrations: SQLite rebuilds a table to alter it (Alembic's batch
-    mode), and dropping the old table would trip the keys that point at it; `persistence.migrate`
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """The pool, and how long a PostgreSQL statement, lock wait or idle transaction may last (None: no
+    limit, as for migrations, jobs and the CLI)."""
+
+    pool_size: int = 10
+    max_overflow: int = 10
+    pool_timeout_seconds: float = 10.0
+    statement_timeout_ms: int | None = None
+    lock_timeout_ms: int | None = None
+    idle_in_transaction_timeout_ms: int | None = None
+
+    def server_settings(self) -> dict[str, str]:
+        limits = {"statement_timeout": self.statement_timeout_ms, "lock_timeout": self.lock_timeout_ms,
+                  "idle_in_transaction_session_timeout": self.idle_in_transaction_timeout_ms}
+        return {name: str(value) for name, value in limits.items() if value is not None}
+
+
+def sqlite_engine(url: str, begin: str | None, foreign_keys: bool = True) -> AsyncEngine:
+    """`begin`: the statement that opens a transaction, None for an engine that only reads, each statement
+    on its own. `foreign_keys=False` only for migrations: SQLite rebuilds a table to alter it (Alembic's
+    batch mode), and dropping the old table would trip the keys that point at it; `persistence.migrate`
     checks every key afterwards instead."""
     engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
@@ -34,9 +62,10 @@ def sqlite_engine(url: str, begin: str, foreign_keys: bool = True) -> AsyncEngin
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def on_begin(connection):
-        connection.exec_driver_sql(begin)
+    if begin is not None:
+        @event.listens_for(engine.sync_engine, "begin")
+        def on_begin(connection):
+            connection.exec_driver_sql(begin)
 
     return engine
 
@@ -44,15 +73,25 @@ def sqlite_engine(url: str, begin: str, foreign_keys: bool = True) -> AsyncEngin
 class Database:
     """The write and read engines of one database URL."""
 
-    def __init__(self, url: str = DEFAULT_URL, pool_size: int = 10):
+    def __init__(self, url: str = DEFAULT_URL, settings: DatabaseSettings = DatabaseSettings()):
         self.url = url
+        self.settings = settings
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         if self.is_sqlite:
             self.write_engine = sqlite_engine(url, "BEGIN IMMEDIATE")
-            self.read_engine = sqlite_engine(url, "BEGIN")
+            self.read_engine = sqlite_engine(url, None)
         else:
-            self.write_engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-            self.read_engine = self.write_engine
+            self.write_engine = create_async_engine(
+                url, pool_size=settings.pool_size, max_overflow=settings.max_overflow,
+                pool_timeout=settings.pool_timeout_seconds, pool_pre_ping=True,
+                connect_args={"server_settings": settings.server_settings()})
+            self.read_engine = self.write_engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @property
+    def engines(self) -> tuple[AsyncEngine, ...]:
+        """The engines that own a pool (on PostgreSQL the read engine is the write engine's, with other
+        options; its events are the write engine's)."""
+        return (self.write_engine, self.read_engine) if self.is_sqlite else (self.write_engine,)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -61,34 +100,66 @@ class Database:
             yield conn
 
     async def dispose(self) -> None:
-        await self.write_engine.dispose()
-        if self.read_engine is not self.write_engine:
-            await self.read_engine.dispose()
+        for engine in self.engines:
+            await engine.dispose()
 
 
 class Reader:
-    """A request's read connection. aiodataloader dispatches batches as concurrent tasks and one
-    connection must not serve two at once, so every query takes the lock."""
+    """A request's reads, and the one pooled connection the request holds at a time.
+
+    Reads run on one connection, taken when the first is needed, outside any transaction. A write
+    (`released()`) first gives that connection back to the pool, and the request's reads wait until
+    the write is done; so does a call to another service (WeChat), which may take seconds. So a
+    request never holds one connection while it waits for another, and the pool cannot deadlock
+    however small it is. aiodataloader dispatches batches as concurrent tasks and one connection
+    must not serve two at once, so every read takes the lock."""
 
     def __init__(self, database: Database):
         self._database = database
         self._conn: AsyncConnection | None = None
         self._lock = asyncio.Lock()
+        self._writer: asyncio.Task | None = None
 
     async def execute(self, statement):
+        if self._writer is not None and self._writer is asyncio.current_task():
+            raise RuntimeError("a read inside this request's own write would wait for itself: read through the uow")
         async with self._lock:
             if self._conn is None:
                 self._conn = await self._database.read_engine.connect()
             return await self._conn.execute(statement)
 
-    async def refresh(self) -> None:
-        """End the read transaction so the next query sees what a write just committed."""
+    @asynccontextmanager
+    async def released(self) -> AsyncIterator[None]:
+        """The block runs holding no read connection, and no read of this request runs meanwhile."""
         async with self._lock:
-            if self._conn is not None:
-                await self._conn.rollback()
+            await self._release()
+            self._writer = asyncio.current_task()
+            try:
+                yield
+            finally:
+                self._writer = None
 
     async def close(self) -> None:
-        async with self._lock:
-            if self._conn is not None:
-                await self._conn.close()
-                self._conn = None
+        """At the end of the request. It does not wait for the lock: a write cut off by the request's time
+        limit may still be finishing, on a connection of its own."""
+        await self._release()
+
+    async def _release(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database could not serve in time, through no fault of the request: no pooled connection
+    came free, a lock or statement outlasted its PostgreSQL timeout, or the connection dropped. The
+    request may be retried (with its idempotency key, it cannot apply twice)."""
+    if isinstance(exc, SqlTimeout):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        text = str(exc.orig).lower()
+        return any(s in text for s in ("canceling statement due to", "lock timeout", "statement timeout",
+                                       "terminating connection", "connection is closed", "database is locked"))
+    return isinstance(exc, (ConnectionError, OSError))

@@ -127,7 +127,7 @@ def counting_statements(database: Database):
     def count(*_args, **_kwargs):
         counter.count += 1
 
-    engines = {id(e): e for e in (database.read_engine, database.write_engine)}.values()
+    engines = database.engines
     for engine in engines:
         event.listen(engine.sync_engine, "before_cursor_execute", count)
     try:

@@ -3,6 +3,7 @@ into userErrors, a retry when another transaction won a race for the same key, a
 integrations, the audit record written in the same transaction as the change."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -103,10 +104,22 @@ async def record(context, audit: Audit, outcome: str, before: dict | None = None
 
 async def run(info: strawberry.Info, use_case: Callable[[SqlUnitOfWork], Awaitable[T]],
               audit: Audit | None = None) -> T:
-    """The use case's result, or Refused carrying the userErrors of a business-rule refusal."""
+    """The use case's result, or Refused carrying the userErrors of a business-rule refusal.
+
+    The write runs to its end even when the request is cut off at its time limit: the caller is told
+    (504) to retry with the same idempotency key, and the retry replays what this write committed.
+    Cancelling it half-way would leave that to chance and a pooled connection mid-statement."""
     context = info.context
     if isinstance(context.caller, MemberCaller):
         await check_rate(info, "member_mutations", context.caller.member_id)
+    write = asyncio.ensure_future(_write(context, use_case, audit))
+    write.add_done_callback(lambda task: task.cancelled() or task.exception())  # retrieved even if cut off
+    result = await asyncio.shield(write)
+    context.after_write()
+    return result
+
+
+async def _write(context, use_case: Callable[[SqlUnitOfWork], Awaitable[T]], audit: Audit | None) -> T:
     audited = audit is not None and _actor(context.caller) is not None
     for attempt in range(ATTEMPTS):
         try:
@@ -119,7 +132,7 @@ async def run(info: strawberry.Info, use_case: Callable[[SqlUnitOfWork], Awaitab
                         await record(context, audit, "OK", before, after, uow)
 
                     uow.before_commit(write_record)
-                result = await use_case(uow)
+                return await use_case(uow)
         except LoyaltyError as error:
             if audited:
                 await record(context, audit, error.code.value)
@@ -127,9 +140,6 @@ async def run(info: strawberry.Info, use_case: Callable[[SqlUnitOfWork], Awaitab
         except WriteConflict:
             if attempt == ATTEMPTS - 1:
                 raise
-            continue
-        await context.after_write()
-        return result
     raise AssertionError("unreachable")
 
 
@@ -141,10 +151,12 @@ def wechat_code(value: str) -> str:
     return code
 
 
-async def from_wechat(call: Awaitable[T]) -> T:
-    """What WeChat answers for a code; a code it refuses is INVALID_INPUT on `code`."""
+async def from_wechat(info: strawberry.Info, call: Callable[[], Awaitable[T]]) -> T:
+    """What WeChat answers for a code; a code it refuses is INVALID_INPUT on `code`. The request holds no
+    pooled connection while it waits (WeChat may take seconds)."""
     try:
-        return await call
+        async with info.context.reader.released():
+            return await call()
     except WeChatRefused as exc:
         raise Refused([user_error(invalid("code", str(exc)))]) from None
 

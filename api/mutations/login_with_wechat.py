@@ -36,7 +36,7 @@ async def login_with_wechat(info: strawberry.Info, input: LoginWithWeChatInput) 
         code = wechat_code(input.code)
         await check_rate(info, "login_ip", context.client_ip)
         await check_rate(info, "login_code", code)
-        identity = await from_wechat(context.services.wechat.code_to_session(code))
+        identity = await from_wechat(info, lambda: context.services.wechat.code_to_session(code))
         member, session_id, refresh_token = await run(info, lambda uow: members.sign_in_with_wechat(
             uow, context.program, context.now, identity.openid, identity.unionid, real_now(),
             settings.refresh_token_ttl_seconds))

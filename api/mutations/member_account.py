@@ -35,7 +35,7 @@ async def bind_phone_number(info: strawberry.Info, input: BindPhoneNumberInput) 
         await check_rate(info, "phone_ip", context.client_ip)
         await check_rate(info, "phone_code", code)
         await check_rate(info, "phone_member", member_id)
-        phone = await from_wechat(context.services.wechat.phone_number(code))
+        phone = await from_wechat(info, lambda: context.services.wechat.phone_number(code))
         await run(info, lambda uow: members.bind_phone(uow, member_id, phone))
     except Refused as refused:
         return BindPhoneNumberPayload(user_errors=refused.errors)

@@ -5,13 +5,12 @@ from datetime import datetime
 import strawberry
 
 from api.access import require_integration
-from api.mutations.base import Audit, Refused, member_of, parse_id, run, user_error
+from api.mutations.base import Audit, Refused, member_of, parse_id, run
 from api.types.enums import OrderChannel, UserError
 from api.types.member import Member
 from api.types.order import Order
 from domain import orders
 from domain.access import Scope
-from domain.errors import invalid
 
 
 @strawberry.input
@@ -31,12 +30,6 @@ class OrderPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def aware(moment: datetime, field: str) -> datetime:
-    if moment.tzinfo is None:
-        raise Refused([user_error(invalid(field, f"{field} must carry a UTC offset, e.g. 2026-11-23T10:00:00+08:00."))])
-    return moment
-
-
 async def order_payload(info: strawberry.Info, order) -> OrderPayload:
     return OrderPayload(order=Order.from_row(order, info.context), member=await member_of(info, order.member_id))
 
@@ -47,10 +40,9 @@ async def record_order(info: strawberry.Info, input: RecordOrderInput) -> OrderP
     require_integration(context.caller, Scope.ORDERS_WRITE)
     try:
         member_id = parse_id(input.member_id, "Member", "memberId")
-        paid_at = aware(input.paid_at, "paidAt")
         order = await run(info, lambda uow: orders.record_order(
             uow, context.program, context.now, member_id, input.external_id, input.amount, input.shipping_fee,
-            input.channel.value, paid_at), Audit("recordOrder", f"Member:{member_id}", input))
+            input.channel.value, input.paid_at), Audit("recordOrder", f"Member:{member_id}", input))
     except Refused as refused:
         return OrderPayload(user_errors=refused.errors)
     return await order_payload(info, order)
