@@ -11,7 +11,7 @@ import logging
 
 from api.auth import Caller, IntegrationCaller, MemberCaller, StaffCaller
 from api.errors import forbidden, unauthenticated
-from domain.access import Permission, Scope, role_may
+from domain.access import Permission, Scope, role_may, scopes_read
 
 log = logging.getLogger("loyalty.access")
 
@@ -59,8 +59,9 @@ def require_session(caller: Caller) -> MemberCaller | StaffCaller:
     raise unauthenticated()
 
 
-def may_see(caller: Caller, owner_id: int | None) -> bool:
-    """Whether `caller` may see an object of member `owner_id` (None: the public catalog)."""
+def may_see(caller: Caller, kind: str, owner_id: int | None) -> bool:
+    """Whether `caller` may see an object of `kind` (its GraphQL type) owned by member `owner_id` (None: the
+    public catalog). The one rule for every path to an object: node(id:), queries and mutation payloads."""
     if owner_id is None:
         return True
     if isinstance(caller, MemberCaller):
@@ -68,5 +69,5 @@ def may_see(caller: Caller, owner_id: int | None) -> bool:
     if isinstance(caller, StaffCaller):
         return role_may(caller.role, Permission.VIEW_MEMBERS)
     if isinstance(caller, IntegrationCaller):
-        return Scope.MEMBERS_READ in caller.scopes
+        return scopes_read(caller.scopes, kind)
     return False

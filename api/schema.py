@@ -47,8 +47,8 @@ def _catalog(caller, row) -> bool:
     return True
 
 
-def _owned_by(owner):
-    return lambda caller, row: may_see(caller, owner(row))
+def _owned_by(kind: str, owner):
+    return lambda caller, row: may_see(caller, kind, owner(row))
 
 
 def _key_managers(caller, row) -> bool:
@@ -60,13 +60,13 @@ NODE_TYPES = {
     "Tier": ("tier", lambda row, ctx: Tier.from_row(row), _catalog),
     "Benefit": ("benefit", lambda row, ctx: Benefit.from_row(row), _catalog),
     "Reward": ("reward", lambda row, ctx: Reward.from_row(row), _catalog),
-    "Member": ("member", Member.from_row, _owned_by(lambda row: row.id)),
-    "Coupon": ("coupon", Coupon.from_row, _owned_by(lambda row: row.member_id)),
-    "PointEntry": ("point_entry", PointEntry.from_row, _owned_by(lambda row: row.member_id)),
-    "Redemption": ("redemption", Redemption.from_row, _owned_by(lambda row: row.member_id)),
-    "Order": ("order", Order.from_row, _owned_by(lambda row: row.member_id)),
-    "CheckIn": ("check_in", lambda row, ctx: CheckIn.from_row(row), _owned_by(lambda row: row.member_id)),
-    "Notification": ("notification", Notification.from_row, _owned_by(lambda row: row.member_id)),
+    "Member": ("member", Member.from_row, _owned_by("Member", lambda row: row.id)),
+    "Coupon": ("coupon", Coupon.from_row, _owned_by("Coupon", lambda row: row.member_id)),
+    "PointEntry": ("point_entry", PointEntry.from_row, _owned_by("PointEntry", lambda row: row.member_id)),
+    "Redemption": ("redemption", Redemption.from_row, _owned_by("Redemption", lambda row: row.member_id)),
+    "Order": ("order", Order.from_row, _owned_by("Order", lambda row: row.member_id)),
+    "CheckIn": ("check_in", lambda row, ctx: CheckIn.from_row(row), _owned_by("CheckIn", lambda row: row.member_id)),
+    "Notification": ("notification", Notification.from_row, _owned_by("Notification", lambda row: row.member_id)),
     "ApiKey": ("api_key", ApiKey.from_row, _key_managers),
 }
 

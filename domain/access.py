@@ -32,13 +32,25 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 
 class Scope(str, Enum):
-    ORDERS_WRITE = "orders:write"      # recordOrder, refundOrder
-    COUPONS_WRITE = "coupons:write"    # useCoupon
+    ORDERS_WRITE = "orders:write"      # recordOrder, refundOrder; reading orders
+    COUPONS_WRITE = "coupons:write"    # useCoupon; reading coupons
     POINTS_WRITE = "points:write"      # redeemPointsForOrder
-    MEMBERS_READ = "members:read"      # node(id:) of members and their objects
+    MEMBERS_READ = "members:read"      # reading members and everything of theirs
 
 
 ALL_SCOPES = frozenset(Scope)
+
+# Besides members:read, which reads members and all their objects, a scope that writes a kind of object
+# reads it too, as Stripe's restricted keys do: the order an orders:write key records, the coupon a
+# coupons:write key uses. Nothing else: a member's balance, coupons, ledgers and notifications need
+# members:read, through node(id:) and through a mutation's payload alike.
+READ_BY_WRITING = {"Order": Scope.ORDERS_WRITE, "Coupon": Scope.COUPONS_WRITE}
+
+
+def scopes_read(scopes: frozenset[Scope], kind: str) -> bool:
+    """Whether an integration with `scopes` may read a member's object of `kind` (a type name: "Member",
+    "Order", "Coupon", "PointEntry"…)."""
+    return Scope.MEMBERS_READ in scopes or READ_BY_WRITING.get(kind) in scopes
 
 
 def permissions_of(role: str) -> frozenset[Permission]:

@@ -13,6 +13,7 @@ from typing import Awaitable, Callable, TypeVar
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
+from api.access import may_see
 from api.auth import IntegrationCaller, MemberCaller, StaffCaller, issue_access_token
 from api.ids import from_global_id, pk_of
 from api.rate_limits import RateLimited
@@ -175,7 +176,20 @@ def real_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-async def member_of(info: strawberry.Info, member_id: int) -> Member:
+def shown(info: strawberry.Info, kind: str, owner_id: int, build: Callable[[], T]) -> T | None:
+    """A payload's object, or None when the caller may not see it: a payload shows what node(id:) would."""
+    return build() if may_see(info.context.caller, kind, owner_id) else None
+
+
+async def member_of(info: strawberry.Info, member_id: int) -> Member | None:
+    """The member a mutation changed, if the caller may see them (an integration needs members:read)."""
+    if not may_see(info.context.caller, "Member", member_id):
+        return None
+    return Member.from_row(await info.context.loaders.member.load(member_id), info.context)
+
+
+async def signed_in_member(info: strawberry.Info, member_id: int) -> Member:
+    """The member who just signed in: the answer carries their own access token."""
     return Member.from_row(await info.context.loaders.member.load(member_id), info.context)
 
 

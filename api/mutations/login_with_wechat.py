@@ -6,7 +6,7 @@ import strawberry
 
 from api.auth import MEMBER_AUDIENCE
 from api.mutations.base import (
-    Refused, check_rate, from_wechat, member_of, new_access_token, real_now, run, wechat_code,
+    Refused, check_rate, from_wechat, new_access_token, signed_in_member, real_now, run, wechat_code,
 )
 from api.types.enums import UserError
 from api.types.member import Member
@@ -44,4 +44,4 @@ async def login_with_wechat(info: strawberry.Info, input: LoginWithWeChatInput) 
         return LoginWithWeChatPayload(user_errors=refused.errors)
     token, expires_at = new_access_token(info, MEMBER_AUDIENCE, member.id, session_id)
     return LoginWithWeChatPayload(access_token=token, expires_at=expires_at, refresh_token=refresh_token,
-                                  member=await member_of(info, member.id))
+                                  member=await signed_in_member(info, member.id))

@@ -5,7 +5,7 @@ from datetime import datetime
 import strawberry
 
 from api.access import require_integration
-from api.mutations.base import Audit, Refused, member_of, parse_id, run
+from api.mutations.base import Audit, Refused, member_of, parse_id, run, shown
 from api.types.enums import OrderChannel, UserError
 from api.types.member import Member
 from api.types.order import Order
@@ -25,13 +25,16 @@ class RecordOrderInput:
 
 @strawberry.type
 class OrderPayload:
-    order: Order | None = None
-    member: Member | None = None
+    order: Order | None = strawberry.field(default=None, description="Null unless the key may read orders "
+                                           "(orders:write or members:read).")
+    member: Member | None = strawberry.field(default=None, description="Null unless the key may read members "
+                                             "(members:read).")
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
 async def order_payload(info: strawberry.Info, order) -> OrderPayload:
-    return OrderPayload(order=Order.from_row(order, info.context), member=await member_of(info, order.member_id))
+    return OrderPayload(order=shown(info, "Order", order.member_id, lambda: Order.from_row(order, info.context)),
+                        member=await member_of(info, order.member_id))
 
 
 async def record_order(info: strawberry.Info, input: RecordOrderInput) -> OrderPayload:

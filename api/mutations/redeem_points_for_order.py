@@ -22,7 +22,8 @@ class RedeemPointsForOrderInput:
 class RedeemPointsForOrderPayload:
     points_spent: int | None = None
     amount_off: int | None = strawberry.field(default=None, description="Fen taken off the order.")
-    member: Member | None = None
+    member: Member | None = strawberry.field(default=None, description="Null unless the key may read members "
+                                             "(members:read).")
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 

@@ -8,7 +8,7 @@ import strawberry
 from api.access import require_staff
 from api.auth import STAFF_AUDIENCE, new_api_key
 from api.mutations.base import (
-    Audit, Refused, check_rate, member_of, new_access_token, parse_id, real_now, record, run,
+    Audit, Refused, check_rate, member_of, new_access_token, parse_id, real_now, record, run, shown,
 )
 from api.types.enums import UserError
 from api.types.member import Member
@@ -76,7 +76,8 @@ async def adjust_points(info: strawberry.Info, input: AdjustPointsInput) -> Adju
             Audit("adjustPoints", f"Member:{member_id}", input))
     except Refused as refused:
         return AdjustPointsPayload(user_errors=refused.errors)
-    return AdjustPointsPayload(entry=PointEntry.from_row(entry, context), member=await member_of(info, member_id))
+    return AdjustPointsPayload(entry=shown(info, "PointEntry", member_id, lambda: PointEntry.from_row(entry, context)),
+                               member=await member_of(info, member_id))
 
 
 @strawberry.input

@@ -3,7 +3,7 @@ from __future__ import annotations
 import strawberry
 
 from api.access import require_integration
-from api.mutations.base import Audit, Refused, parse_id, run
+from api.mutations.base import Audit, Refused, parse_id, run, shown
 from api.types.coupon import Coupon
 from api.types.enums import UserError
 from domain import coupons
@@ -36,4 +36,4 @@ async def use_coupon(info: strawberry.Info, input: UseCouponInput) -> UseCouponP
             Audit("useCoupon", f"Coupon:{coupon_id}", input))
     except Refused as refused:
         return UseCouponPayload(user_errors=refused.errors)
-    return UseCouponPayload(coupon=Coupon.from_row(coupon, context))
+    return UseCouponPayload(coupon=shown(info, "Coupon", coupon.member_id, lambda: Coupon.from_row(coupon, context)))

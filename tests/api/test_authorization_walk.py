@@ -1,9 +1,10 @@
-"""Every Node type and every operation of the schema, as every kind of caller: anonymous, the owning
-member, another member, an integration with every scope and one with none that fits, and each staff
-role. What each may see and do is written out here, independently of the code's matrix; a type or a
-field the schema gains without a line here fails the walk."""
+"""Every Node type, every operation and every field of every mutation's payload, as every kind of
+caller: anonymous, the owning member, another member, an integration with every scope and one with
+each single write scope, and each staff role. What each may see and do is written out here,
+independently of the code's matrix; a type, a field or a mutation the schema gains without a line here
+fails the walk."""
 import pytest
-from graphql import GraphQLObjectType
+from graphql import GraphQLNonNull, GraphQLObjectType, get_named_type, is_leaf_type
 
 from api.schema import schema
 from tests.api.member_views import MON
@@ -11,17 +12,20 @@ from tests.api.staff_helpers import PASSWORD, STAFF_LOGIN, add_staff, staff_toke
 from tests.conftest import add_api_key
 
 ROLES = ["SUPPORT_AGENT", "SUPPORT_SUPERVISOR", "OPERATIONS_MANAGER", "ADMIN"]
-CALLERS = ["anonymous", "owner", "other member", "integration", "narrow integration", *ROLES]
+NARROW = {"orders integration": ["orders:write"], "coupons integration": ["coupons:write"],
+          "points integration": ["points:write"]}
+CALLERS = ["anonymous", "owner", "other member", "integration", *NARROW, *ROLES]
 EVERYONE = set(CALLERS)
 STAFF = set(ROLES)
 
 # Who sees a Node of each type (owned by "owner" where it belongs to a member).
 CATALOG = EVERYONE
 MEMBERS_OBJECT = {"owner", "integration", *ROLES}
-NODE_VISIBILITY = {
+NODE_VISIBILITY = {  # a key that writes orders or coupons reads them; members and their ledgers need members:read
     "Tier": CATALOG, "Benefit": CATALOG, "Reward": CATALOG,
-    "Member": MEMBERS_OBJECT, "Coupon": MEMBERS_OBJECT, "PointEntry": MEMBERS_OBJECT, "Redemption": MEMBERS_OBJECT,
-    "Order": MEMBERS_OBJECT, "CheckIn": MEMBERS_OBJECT, "Notification": MEMBERS_OBJECT,
+    "Member": MEMBERS_OBJECT, "Coupon": MEMBERS_OBJECT | {"coupons integration"}, "PointEntry": MEMBERS_OBJECT,
+    "Redemption": MEMBERS_OBJECT, "Order": MEMBERS_OBJECT | {"orders integration"}, "CheckIn": MEMBERS_OBJECT,
+    "Notification": MEMBERS_OBJECT,
     "ApiKey": {"ADMIN"},
 }
 
@@ -54,13 +58,15 @@ OPERATIONS = {
                               '{ userErrors { code } } }', {}, MEMBER),
     "recordOrder": ('mutation { recordOrder(input: {memberId: "TWVtYmVyOjA=", externalId: "walk", amount: 1, '
                     'channel: APP, paidAt: "2026-03-02T10:00:00+08:00"}) { userErrors { code } } }', {},
-                    {"integration", "narrow integration"}),
+                    {"integration", "orders integration"}),
     "refundOrder": ('mutation { refundOrder(input: {externalId: "walk-none", externalRefundId: "r", amount: 1}) '
-                    '{ userErrors { code } } }', {}, {"integration", "narrow integration"}),
+                    '{ userErrors { code } } }', {}, {"integration", "orders integration"}),
     "useCoupon": ('mutation { useCoupon(input: {memberId: "TWVtYmVyOjA=", couponId: "Q291cG9uOjA=", '
-                  'externalOrderId: "w", orderAmount: 1}) { userErrors { code } } }', {}, {"integration"}),
+                  'externalOrderId: "w", orderAmount: 1}) { userErrors { code } } }', {},
+                  {"integration", "coupons integration"}),
     "redeemPointsForOrder": ('mutation { redeemPointsForOrder(input: {memberId: "TWVtYmVyOjA=", externalOrderId: "w", '
-                             'points: 100, orderAmount: 10000}) { userErrors { code } } }', {}, {"integration"}),
+                             'points: 100, orderAmount: 10000}) { userErrors { code } } }', {},
+                             {"integration", "points integration"}),
     "adjustPoints": ('mutation { adjustPoints(input: {memberId: "TWVtYmVyOjA=", points: 1, reason: "walk", '
                      'idempotencyKey: "walk"}) { userErrors { code } } }', {},
                      {"SUPPORT_SUPERVISOR", "OPERATIONS_MANAGER", "ADMIN"}),
@@ -76,7 +82,7 @@ async def callers(api, database):
     """Headers for each kind of caller: members sign in afresh each time (some operations end their
     session); staff sessions are kept until `headers.forget()` (after a logout)."""
     await api.login("owner", now=MON)
-    narrow = await add_api_key(database, "narrow", ["orders:write"])
+    narrow = {kind: await add_api_key(database, kind, scopes) for kind, scopes in NARROW.items()}
     for role in ROLES:
         await add_staff(database, role.lower().replace("_", "-"), role)
     staff_tokens = {}
@@ -91,7 +97,9 @@ async def callers(api, database):
                                                          "password": PASSWORD})
                 staff_tokens[kind] = result["data"]["staffLogin"]["accessToken"]
             return {"token": staff_tokens[kind]}
-        return {"integration": {"api_key": api.api_key}, "narrow integration": {"api_key": narrow}}.get(kind, {})
+        if kind == "integration":
+            return {"api_key": api.api_key}
+        return {"api_key": narrow[kind]} if kind in narrow else {}
 
     headers.forget = staff_tokens.clear
     return headers
@@ -171,3 +179,133 @@ async def test_every_operation_as_every_caller(api, callers):
         if field == "logout":
             callers.forget()
     assert sum(refused.values()) == sum(len(EVERYONE - allowed) for _, _, allowed in OPERATIONS.values())
+
+
+def selection(type_, depth: int) -> str:
+    """Every field of an object type down to `depth` levels of objects (connections asked for 2 items,
+    `__typename` on each object): all that a payload lets its caller reach."""
+    parts = ["__typename"]
+    for name, field in get_named_type(type_).fields.items():
+        if any(isinstance(arg.type, GraphQLNonNull) and arg_name != "first" for arg_name, arg in field.args.items()):
+            continue
+        call = f"{name}(first: 2)" if "first" in field.args else name
+        inner = get_named_type(field.type)
+        if is_leaf_type(inner):
+            parts.append(call)
+        elif depth > 0:
+            parts.append(f"{call} {{ {selection(inner, depth - 1)} }}")
+    return " ".join(parts)
+
+
+def objects(value) -> list[dict]:
+    """Every object with a global ID in an answer."""
+    if isinstance(value, list):
+        return [found for item in value for found in objects(item)]
+    if not isinstance(value, dict):
+        return []
+    own = [value] if "id" in value and "__typename" in value else []
+    return own + [found for item in value.values() for found in objects(item)]
+
+
+# The order the walk calls them in: what ends a session or an account comes last.
+PAYLOAD_ORDER = ["loginWithWeChat", "refreshAccessToken", "staffLogin", "recordOrder", "refundOrder", "useCoupon",
+                 "redeemPointsForOrder", "adjustPoints", "createApiKey", "revokeApiKey", "bindPhoneNumber", "checkIn",
+                 "redeemReward", "claimMonthlyCoupons", "updateProfile", "markNotificationsRead", "logout",
+                 "deregisterMember"]
+SIGN_INS = {"loginWithWeChat"}  # their payload is the signed-in member's, read with the token it carries
+
+
+class Walk:
+    """Inputs that succeed, for each mutation and each kind of caller allowed to call it."""
+
+    def __init__(self, api, database, owner: str, coupons: list[str], admin: str):
+        self.api, self.database, self.owner, self.coupons, self.admin = api, database, owner, coupons, admin
+        self.phones = iter(f"1380013{n:04d}" for n in range(10_000))
+
+    async def variables(self, field: str, kind: str, headers: dict) -> dict | None:
+        tag = kind.replace(" ", "-").lower()
+        owner, order = self.owner, f"walk-order-{tag}"
+        inputs = {
+            "loginWithWeChat": lambda: {"code": f"walk-{tag}"},
+            "staffLogin": lambda: {"username": "walk-staff", "password": PASSWORD},
+            "recordOrder": lambda: {"memberId": owner, "externalId": order, "amount": 10000, "channel": "APP",
+                                    "paidAt": MON},
+            "refundOrder": lambda: {"externalId": order, "externalRefundId": f"walk-refund-{tag}", "amount": 100},
+            "useCoupon": lambda: {"memberId": owner, "couponId": self.coupons.pop(), "externalOrderId": order,
+                                  "orderAmount": 100000},
+            "redeemPointsForOrder": lambda: {"memberId": owner, "externalOrderId": f"walk-offset-{tag}", "points": 100,
+                                             "orderAmount": 100000},
+            "adjustPoints": lambda: {"memberId": owner, "points": 10, "reason": "walk", "idempotencyKey": tag},
+            "createApiKey": lambda: {"name": f"walk-{tag}", "scopes": ["orders:write"]},
+            "bindPhoneNumber": lambda: {"code": next(self.phones)},
+            "checkIn": lambda: {"idempotencyKey": f"walk-{tag}"},
+            "updateProfile": lambda: {"nickname": "walker"},
+        }
+        if field == "markNotificationsRead":
+            notes = await self.api.execute("{ me { notifications(first: 1) { edges { node { id } } } } }", **headers)
+            return {"input": {"ids": [edge["node"]["id"] for edge in notes["data"]["me"]["notifications"]["edges"]]}}
+        if field == "refreshAccessToken":
+            return {"input": {"refreshToken": (await self.api.sign_in(f"walk-refresh-{tag}", now=MON))["refreshToken"]}}
+        if field == "redeemReward":
+            rewards = await self.api.data("RewardCatalog", {"first": 10})
+            cheapest = min((edge["node"] for edge in rewards["rewards"]["edges"]), key=lambda node: node["pointsCost"])
+            return {"input": {"rewardId": cheapest["id"], "idempotencyKey": f"walk-{tag}"}}
+        if field == "revokeApiKey":
+            created = await self.api.execute('mutation { createApiKey(input: {name: "doomed", scopes: ["orders:write"]}) '
+                                             "{ apiKey { id } } }", token=self.admin)
+            return {"input": {"id": created["data"]["createApiKey"]["apiKey"]["id"]}}
+        return {"input": inputs[field]()} if field in inputs else None
+
+
+async def test_every_payload_shows_only_what_node_shows(api, database, callers):
+    """What a caller reads through a mutation's payload is exactly what node(id:) shows it: every object in
+    every payload, every field of them down to the member's coupons and ledgers, as every kind of caller
+    allowed to call the mutation; an object the payload leaves out (null) is one node(id:) hides."""
+    mutation_type = schema._schema.mutation_type
+    assert set(PAYLOAD_ORDER) == set(mutation_type.fields)
+    owner_token, owner = await api.login("owner", now=MON)
+    other_token, _ = await api.login("other", now=MON)
+    for token, code in ((owner_token, "owner"), (other_token, "other")):
+        _, member = await api.login(code, now=MON)
+        await api.integration("RecordOrder", {"input": {"memberId": member, "externalId": f"walk-setup-{code}",
+                                                        "amount": 300000, "channel": "APP", "paidAt": MON}}, now=MON)
+    rewards = await api.data("RewardCatalog", {"first": 10})
+    cheapest = min((edge["node"] for edge in rewards["rewards"]["edges"]), key=lambda node: node["pointsCost"])
+    coupons = []
+    for n in range(3):
+        redeemed = await api.data("RedeemReward", {"rewardId": cheapest["id"], "idempotencyKey": f"walk-c{n}"},
+                                  token=owner_token, now=MON)
+        coupons.append(redeemed["redeemReward"]["redemption"]["coupon"]["id"])
+    await add_staff(database, "walk-staff", "SUPPORT_AGENT")
+    walk = Walk(api, database, owner, coupons, await staff_token(api, database, "walk-admin", "ADMIN"))
+    shown, hidden = {}, {}
+    for field in PAYLOAD_ORDER:
+        definition = mutation_type.fields[field]
+        _, _, allowed = OPERATIONS[field]
+        for kind in CALLERS:
+            if kind not in allowed:
+                continue
+            headers = await callers(kind)
+            variables = await walk.variables(field, kind, headers)
+            argument = "(input: $input)" if variables else ""
+            declared = f"($input: {definition.args['input'].type})" if variables else ""
+            document = f"mutation{declared} {{ {field}{argument} {{ {selection(definition.type, 4)} }} }}"
+            result = await api.execute(document, variables, now=MON, **headers)
+            assert "errors" not in result, (field, kind, result)
+            payload = result["data"][field]
+            assert payload["userErrors"] == [], (field, kind, payload)
+            viewer = {"token": payload["accessToken"]} if field in SIGN_INS else headers
+            for found in objects(payload):
+                node = await api.execute("query($id: ID!) { node(id: $id) { id } }", {"id": found["id"]}, **viewer)
+                assert node["data"]["node"] is not None, (field, kind, found["__typename"], "payload shows more")
+                shown.setdefault(found["__typename"], set()).add(kind)
+            payload_type = get_named_type(definition.type)
+            for name, value in payload.items():
+                type_name = get_named_type(payload_type.fields[name].type).name if name != "__typename" else None
+                if value is None and type_name in NODE_VISIBILITY:
+                    assert kind not in NODE_VISIBILITY[type_name], (field, kind, name, "payload hides more")
+                    hidden.setdefault(type_name, set()).add(kind)
+        if field == "logout":
+            callers.forget()
+    assert hidden == {"Member": {"orders integration", "points integration"}}
+    assert shown["Order"] >= {"integration", "orders integration"} and shown["Coupon"] >= {"coupons integration"}
