@@ -94,14 +94,13 @@ async def identify(request: Request, services: Services, reader: Reader):
             claims = read_access_token(services.settings.secret_key, token.strip())
         except InvalidToken:
             return Anonymous()
-        session = await queries.live_session(reader, claims.session_id)
+        session = await queries.live_session(reader, claims.session_token_id)
         if session is None:
             return Anonymous()
         if claims.audience == MEMBER_AUDIENCE:
-            return MemberCaller(claims.subject_id, claims.session_id) if session.member_id == claims.subject_id \
-                else Anonymous()
-        if session.staff_id == claims.subject_id and session.disabled_at is None:
-            return StaffCaller(claims.subject_id, session.username, session.role, claims.session_id)
+            return MemberCaller(session.member_id, session.id) if session.member_id is not None else Anonymous()
+        if session.staff_id is not None and session.disabled_at is None:
+            return StaffCaller(session.staff_id, session.username, session.role, session.id)
         return Anonymous()
     api_key = request.headers.get("x-api-key")
     if api_key:

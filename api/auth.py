@@ -1,9 +1,10 @@
 """Who is calling: a member or a staff member (a signed access token naming a live session), an
 integration (an API key with scopes), or nobody.
 
-Access tokens are short-lived JWTs (HS256, audience per kind of caller) that name their session;
-every request checks that the session is still live, so logout, refresh-token reuse and
-deregistration stop a token at once. Tokens follow the real clock, never the test clock.
+Access tokens are short-lived JWTs (HS256, audience per kind of caller) that name their session by
+its random token id and hold no other id; every request checks that the session is still live and of
+the token's kind, so logout, refresh-token reuse and deregistration stop a token at once. Tokens
+follow the real clock, never the test clock.
 """
 from __future__ import annotations
 
@@ -54,18 +55,17 @@ Caller = Anonymous | MemberCaller | StaffCaller | IntegrationCaller
 @dataclass(frozen=True)
 class TokenClaims:
     audience: str
-    subject_id: int
-    session_id: int
+    session_token_id: str
 
 
 class InvalidToken(Exception):
     pass
 
 
-def issue_access_token(secret: str, audience: str, subject_id: int, session_id: int, now: datetime,
+def issue_access_token(secret: str, audience: str, session_token_id: str, now: datetime,
                        ttl_seconds: int) -> tuple[str, datetime]:
     expires_at = now + timedelta(seconds=ttl_seconds)
-    token = jwt.encode({"sub": str(subject_id), "sid": session_id, "aud": audience, "iat": int(now.timestamp()),
+    token = jwt.encode({"sid": session_token_id, "aud": audience, "iat": int(now.timestamp()),
                         "exp": int(expires_at.timestamp())}, secret, algorithm=TOKEN_ALGORITHM)
     return token, expires_at
 
@@ -74,10 +74,10 @@ def read_access_token(secret: str, token: str) -> TokenClaims:
     """The claims of a token this service signed that has not expired (by the real clock)."""
     try:
         claims = jwt.decode(token, secret, algorithms=[TOKEN_ALGORITHM], audience=[MEMBER_AUDIENCE, STAFF_AUDIENCE],
-                            options={"require": ["exp", "sub", "aud", "sid"]})
-        if not isinstance(claims["sid"], int):
+                            options={"require": ["exp", "aud", "sid"]})
+        if not isinstance(claims["sid"], str) or not 0 < len(claims["sid"]) <= 64:
             raise ValueError("sid")
-        return TokenClaims(claims["aud"], int(claims["sub"]), claims["sid"])
+        return TokenClaims(claims["aud"], claims["sid"])
     except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
         raise InvalidToken(str(exc)) from None
 

@@ -43,8 +43,8 @@ def seed_demo(args) -> None:
     settings = _settings()
     program = load_program(settings.program_path)
     now = datetime.now(timezone.utc)
-    member_id, session_id = asyncio.run(_with_database(settings, lambda db: seed(db, program, now)))
-    token, expires_at = issue_access_token(settings.secret_key, MEMBER_AUDIENCE, member_id, session_id, now,
+    _, session_token_id = asyncio.run(_with_database(settings, lambda db: seed(db, program, now)))
+    token, expires_at = issue_access_token(settings.secret_key, MEMBER_AUDIENCE, session_token_id, now,
                                            settings.access_token_ttl_seconds)
     print(f"demo member ready (dev WeChat code 'demo-member'); access token, valid until {expires_at.isoformat()}"
           " (then sign in again with loginWithWeChat):")
@@ -222,7 +222,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         args.run(args)
     except (SettingsError, ProgramError) as exc:
-        print(f"loyalty: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"loyalty: {line}", file=sys.stderr)
         sys.exit(2)
 
 

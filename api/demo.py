@@ -15,8 +15,8 @@ DEMO_CODE = "demo-member"
 DEMO_CODES = (DEMO_CODE, "demo-newcomer")
 
 
-async def seed_demo(database: Database, program: Program, now: datetime) -> tuple[int, int]:
-    """Create the demo members (if missing); the main demo member's id and a new session of theirs."""
+async def seed_demo(database: Database, program: Program, now: datetime) -> tuple[int, str]:
+    """Create the demo members (if missing); the main demo member's id and the token id of a new session of theirs."""
     async with SqlUnitOfWork(database) as uow:
         existing = await uow.members.by_openid(f"dev-{DEMO_CODE}")
     if existing is None:
@@ -25,7 +25,7 @@ async def seed_demo(database: Database, program: Program, now: datetime) -> tupl
         demo = await uow.members.by_openid(f"dev-{DEMO_CODE}")
         session, _ = await sessions.start(uow, now, None, member_id=demo.id)
         await uow.commit()
-    return demo.id, session.id
+    return demo.id, session.token_id
 
 
 async def _history(database: Database, program: Program, now: datetime) -> None:

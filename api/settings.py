@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import os
 from dataclasses import dataclass, field
@@ -52,29 +53,73 @@ API_DATABASE = DatabaseSettings(pool_size=10, max_overflow=10, pool_timeout_seco
 
 
 class SettingsError(RuntimeError):
-    pass
+    """Every setting that is missing or unsafe, one line each."""
 
 
-def _integer(env: dict, name: str, default: int, minimum: int) -> int:
+def _integer(env: dict, name: str, default: int, minimum: int, problems: list[str]) -> int:
     value = env.get(name)
     if value is None or value == "":
         return default
     if not value.isdigit() or int(value) < minimum:
-        raise SettingsError(f"{name} must be a whole number, at least {minimum}")
+        problems.append(f"{name} must be a whole number, at least {minimum}")
+        return default
     return int(value)
 
 
-def _data_key(name: str, text: str) -> bytes:
+def _data_key(name: str, text: str, problems: list[str]) -> bytes:
     try:
         key = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError):
         key = b""
     if len(key) != 32:
-        raise SettingsError(f"{name} must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)")
+        problems.append(f"{name} must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)")
+        return base64.b64decode(DEV_DATA_KEY)
     return key
 
 
-def _rate_limits(text: str | None, environment: str) -> dict[str, tuple[int, int]]:
+PROJECT_TEXT = (".py", ".md", ".toml", ".txt", ".graphql", ".yml", ".yaml", ".cfg", ".ini", ".json", ".sh", ".env", "")
+NOT_PROJECT = {".git", ".venv", "var", "__pycache__", "node_modules", "build", "dist"}
+
+
+@functools.cache
+def _project_text() -> str:
+    """The text of this project's own files (code, docs, tests, CI) as far as they are on this machine: the
+    checkout, or where the package is installed, its own packages."""
+    roots = [ROOT] if (ROOT / "pyproject.toml").exists() else [ROOT / name for name in ("api", "domain", "persistence")]
+    found = []
+    for root in roots:
+        for path in root.rglob("*"):
+            if any(part in NOT_PROJECT or part.endswith(".egg-info") for part in path.relative_to(root).parts):
+                continue
+            if path.is_file() and path.suffix in PROJECT_TEXT and path.stat().st_size < 1_000_000:
+                found.append(path.read_text(errors="ignore"))
+    return "\n".join(found)
+
+
+def published(key: str) -> bool:
+    """A development default, or a key written anywhere in this project (its documentation, tests or
+    examples): anyone who reads the repository has it, so what it signs or seals is no secret."""
+    key = key.strip()
+    return key in (DEV_SECRET_KEY, DEV_DATA_KEY) or key in _project_text()
+
+
+def _production_keys(secret: str | None, data_key: str | None, problems: list[str]) -> None:
+    """Production runs on keys of its own: present, long and varied enough, and not published."""
+    if not secret:
+        problems.append("LOYALTY_SECRET_KEY is required in production (32+ characters, e.g. `openssl rand -base64 48`)")
+    elif len(secret) < 32 or len(set(secret)) < 8:
+        problems.append("LOYALTY_SECRET_KEY must be at least 32 characters and not a repeated pattern in production")
+    elif published(secret):
+        problems.append("LOYALTY_SECRET_KEY is a published key (a development default or in this project's files): "
+                        "generate your own, e.g. `openssl rand -base64 48`")
+    if not data_key:
+        problems.append("LOYALTY_DATA_KEY is required in production (32 bytes in base64: `openssl rand -base64 32`)")
+    elif published(data_key) or len(set(_data_key("LOYALTY_DATA_KEY", data_key, []))) < 8:
+        problems.append("LOYALTY_DATA_KEY is a published or patterned key (a development default or in this "
+                        "project's files): generate your own with `openssl rand -base64 32`")
+
+
+def _rate_limits(text: str | None, environment: str, problems: list[str]) -> dict[str, tuple[int, int]]:
     """`LOYALTY_RATE_LIMITS`: "off", or name=requests/seconds pairs overriding the defaults
     ("login_ip=60/60,member_mutations=30/60"). Under LOYALTY_ENV=test they are off unless set."""
     if text is None:
@@ -87,17 +132,19 @@ def _rate_limits(text: str | None, environment: str) -> dict[str, tuple[int, int
         requests, _, seconds = rate.partition("/")
         if name not in DEFAULT_RATE_LIMITS or not requests.isdigit() or not seconds.isdigit() \
                 or int(requests) < 1 or int(seconds) < 1:
-            raise SettingsError(f"LOYALTY_RATE_LIMITS: {item!r} is not name=requests/seconds with a name of "
-                                f"{', '.join(DEFAULT_RATE_LIMITS)}")
+            problems.append(f"LOYALTY_RATE_LIMITS: {item!r} is not name=requests/seconds with a name of "
+                            f"{', '.join(DEFAULT_RATE_LIMITS)}")
+            continue
         limits[name] = (int(requests), int(seconds))
     return limits
 
 
-def _networks(text: str | None) -> tuple:
+def _networks(text: str | None, problems: list[str]) -> tuple:
     try:
         return tuple(ipaddress.ip_network(part.strip()) for part in (text or "").split(",") if part.strip())
     except ValueError as exc:
-        raise SettingsError(f"LOYALTY_TRUSTED_PROXIES: {exc}") from None
+        problems.append(f"LOYALTY_TRUSTED_PROXIES: {exc}")
+        return ()
 
 
 @dataclass(frozen=True)
@@ -124,58 +171,60 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        """The settings of `env` (the process environment by default); SettingsError listing every
+        setting that is missing or unsafe, one line each."""
         env = dict(os.environ if env is None else env)
+        problems: list[str] = []
         environment = env.get("LOYALTY_ENV", "development")
         if environment not in ENVIRONMENTS:
-            raise SettingsError(f"LOYALTY_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
-        production = environment == "production"
-        secret = env.get("LOYALTY_SECRET_KEY")
-        if not secret:
-            if production:
-                raise SettingsError("LOYALTY_SECRET_KEY is required in production")
-            secret = DEV_SECRET_KEY
-        if production and len(secret) < 32:
-            raise SettingsError("LOYALTY_SECRET_KEY must be at least 32 characters in production")
-        if not env.get("LOYALTY_DATA_KEY") and production:
-            raise SettingsError("LOYALTY_DATA_KEY is required in production (32 bytes in base64)")
-        data_key = _data_key("LOYALTY_DATA_KEY", env.get("LOYALTY_DATA_KEY") or DEV_DATA_KEY)
-        old_keys = tuple(_data_key("LOYALTY_DATA_OLD_KEYS", part)
+            problems.append(f"LOYALTY_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
+        if environment == "production":
+            _production_keys(env.get("LOYALTY_SECRET_KEY"), env.get("LOYALTY_DATA_KEY"), problems)
+        data_key = _data_key("LOYALTY_DATA_KEY", env.get("LOYALTY_DATA_KEY") or DEV_DATA_KEY, problems)
+        old_keys = tuple(_data_key("LOYALTY_DATA_OLD_KEYS", part, problems)
                          for part in (env.get("LOYALTY_DATA_OLD_KEYS") or "").split(",") if part.strip())
         program = Path(env.get("LOYALTY_PROGRAM") or DEFAULT_PROGRAM)
         if not program.is_absolute() and not program.exists():
             program = ROOT / program
-        defaults = RequestLimits()
-        return cls(
+
+        def integer(name: str, default: int, minimum: int) -> int:
+            return _integer(env, name, default, minimum, problems)
+
+        defaults, database = RequestLimits(), API_DATABASE
+        settings = cls(
             database_url=env.get("DATABASE_URL") or f"sqlite+aiosqlite:///{ROOT / DEFAULT_URL.split(':///')[1]}",
             environment=environment,
-            secret_key=secret,
+            secret_key=env.get("LOYALTY_SECRET_KEY") or DEV_SECRET_KEY,
             program_path=program,
-            access_token_ttl_seconds=_integer(env, "LOYALTY_ACCESS_TOKEN_TTL", 15 * 60, 60),
-            refresh_token_ttl_seconds=_integer(env, "LOYALTY_REFRESH_TOKEN_TTL", 30 * 24 * 3600, 3600),
+            access_token_ttl_seconds=integer("LOYALTY_ACCESS_TOKEN_TTL", 15 * 60, 60),
+            refresh_token_ttl_seconds=integer("LOYALTY_REFRESH_TOKEN_TTL", 30 * 24 * 3600, 3600),
             wechat_appid=env.get("LOYALTY_WECHAT_APPID") or None,
             wechat_secret=env.get("LOYALTY_WECHAT_SECRET") or None,
             data_key=data_key,
             old_data_keys=old_keys,
-            rate_limits=_rate_limits(env.get("LOYALTY_RATE_LIMITS"), environment),
+            rate_limits=_rate_limits(env.get("LOYALTY_RATE_LIMITS"), environment, problems),
             redis_url=env.get("REDIS_URL") or None,
-            trusted_proxies=_networks(env.get("LOYALTY_TRUSTED_PROXIES")),
+            trusted_proxies=_networks(env.get("LOYALTY_TRUSTED_PROXIES"), problems),
             limits=RequestLimits(
-                max_depth=_integer(env, "LOYALTY_MAX_QUERY_DEPTH", defaults.max_depth, 2),
-                max_aliases=_integer(env, "LOYALTY_MAX_ALIASES", defaults.max_aliases, 1),
-                max_tokens=_integer(env, "LOYALTY_MAX_TOKENS", defaults.max_tokens, 100),
-                max_fields=_integer(env, "LOYALTY_MAX_FIELDS", defaults.max_fields, 10),
-                max_query_cost=_integer(env, "LOYALTY_MAX_QUERY_COST", defaults.max_query_cost, 10),
-                max_batch=_integer(env, "LOYALTY_MAX_BATCH", defaults.max_batch, 1),
-                max_body_bytes=_integer(env, "LOYALTY_MAX_BODY_BYTES", defaults.max_body_bytes, 1024),
-                timeout_seconds=_integer(env, "LOYALTY_REQUEST_TIMEOUT", int(defaults.timeout_seconds), 1),
+                max_depth=integer("LOYALTY_MAX_QUERY_DEPTH", defaults.max_depth, 2),
+                max_aliases=integer("LOYALTY_MAX_ALIASES", defaults.max_aliases, 1),
+                max_tokens=integer("LOYALTY_MAX_TOKENS", defaults.max_tokens, 100),
+                max_fields=integer("LOYALTY_MAX_FIELDS", defaults.max_fields, 10),
+                max_query_cost=integer("LOYALTY_MAX_QUERY_COST", defaults.max_query_cost, 10),
+                max_batch=integer("LOYALTY_MAX_BATCH", defaults.max_batch, 1),
+                max_body_bytes=integer("LOYALTY_MAX_BODY_BYTES", defaults.max_body_bytes, 1024),
+                timeout_seconds=integer("LOYALTY_REQUEST_TIMEOUT", int(defaults.timeout_seconds), 1),
             ),
             database=DatabaseSettings(
-                pool_size=_integer(env, "LOYALTY_DB_POOL_SIZE", API_DATABASE.pool_size, 1),
-                max_overflow=_integer(env, "LOYALTY_DB_MAX_OVERFLOW", API_DATABASE.max_overflow, 0),
-                pool_timeout_seconds=_integer(env, "LOYALTY_DB_POOL_TIMEOUT", int(API_DATABASE.pool_timeout_seconds), 1),
-                statement_timeout_ms=_integer(env, "LOYALTY_DB_STATEMENT_TIMEOUT_MS", API_DATABASE.statement_timeout_ms, 100),
-                lock_timeout_ms=_integer(env, "LOYALTY_DB_LOCK_TIMEOUT_MS", API_DATABASE.lock_timeout_ms, 100),
-                idle_in_transaction_timeout_ms=_integer(env, "LOYALTY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
-                                                        API_DATABASE.idle_in_transaction_timeout_ms, 100),
+                pool_size=integer("LOYALTY_DB_POOL_SIZE", database.pool_size, 1),
+                max_overflow=integer("LOYALTY_DB_MAX_OVERFLOW", database.max_overflow, 0),
+                pool_timeout_seconds=integer("LOYALTY_DB_POOL_TIMEOUT", int(database.pool_timeout_seconds), 1),
+                statement_timeout_ms=integer("LOYALTY_DB_STATEMENT_TIMEOUT_MS", database.statement_timeout_ms, 100),
+                lock_timeout_ms=integer("LOYALTY_DB_LOCK_TIMEOUT_MS", database.lock_timeout_ms, 100),
+                idle_in_transaction_timeout_ms=integer("LOYALTY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+                                                       database.idle_in_transaction_timeout_ms, 100),
             ),
         )
+        if problems:
+            raise SettingsError("\n".join(problems))
+        return settings

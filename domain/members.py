@@ -8,7 +8,7 @@ from datetime import date, datetime
 from domain import coupons, sessions, wallet
 from domain.errors import LoyaltyError, UserErrorCode, invalid
 from domain.locking import member_for_update
-from domain.model import Member
+from domain.model import Member, Session
 from domain.ports import UnitOfWork
 from domain.program import Program
 
@@ -18,11 +18,11 @@ HOUSEHOLD_MAX = 20
 
 
 async def sign_in_with_wechat(uow: UnitOfWork, program: Program, now: datetime, openid: str, unionid: str | None,
-                              session_now: datetime, refresh_ttl_seconds: int | None) -> tuple[Member, int, str | None]:
+                              session_now: datetime, refresh_ttl_seconds: int | None) -> tuple[Member, Session, str | None]:
     """Sign in the member of this openid, or of this unionid (the same person in another WeChat app:
     the openid joins them), or register a new member with the `points.signup` gift. Starts a session
     (at `session_now`: sessions follow the real clock, not a test clock); returns the member, the
-    session id and its first refresh token."""
+    session and its first refresh token."""
     member = await uow.members.by_openid(openid)
     if member is None and unionid:
         member = await uow.members.by_unionid(unionid)
@@ -36,7 +36,7 @@ async def sign_in_with_wechat(uow: UnitOfWork, program: Program, now: datetime, 
             await coupons.issue(uow, program, member.id, grant, "SIGNUP_GIFT", now)
     session, refresh_token = await sessions.start(uow, session_now, refresh_ttl_seconds, member_id=member.id)
     await uow.commit()
-    return member, session.id, refresh_token
+    return member, session, refresh_token
 
 
 async def bind_phone(uow: UnitOfWork, member_id: int, phone: str) -> Member:

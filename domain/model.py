@@ -183,6 +183,7 @@ class Session:
     staff_id: int | None = None
     revoked_at: datetime | None = None
     revoked_reason: str | None = None
+    token_id: str | None = None   # what access tokens name: random, so a leaked signing key guesses no session
     id: int | None = None
 
 

@@ -20,6 +20,12 @@ LOGOUT = "LOGOUT"
 DEREGISTERED = "DEREGISTERED"
 
 
+def new_token_id() -> str:
+    """128 random bits: the session's name in its access tokens. Never sequential, so that a token cannot
+    be forged for another session by counting, even with the signing key."""
+    return secrets.token_urlsafe(16)
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -40,7 +46,8 @@ async def start(uow: UnitOfWork, now: datetime, refresh_ttl_seconds: int | None,
                 staff_id: int | None = None) -> tuple[Session, str | None]:
     """A new session for a member or a staff member, with its first refresh token when
     `refresh_ttl_seconds` is given. Runs inside the caller's transaction (no commit)."""
-    session = await uow.sessions.add(Session(now, member_id=member_id, staff_id=staff_id))
+    session = await uow.sessions.add(Session(now, member_id=member_id, staff_id=staff_id,
+                                             token_id=new_token_id()))
     token = await _new_refresh_token(uow, session.id, now, refresh_ttl_seconds) if refresh_ttl_seconds else None
     return session, token
 

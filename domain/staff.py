@@ -8,7 +8,7 @@ from typing import Protocol
 from domain import sessions
 from domain.access import Role
 from domain.errors import LoyaltyError, UserErrorCode, invalid
-from domain.model import StaffMember
+from domain.model import Session, StaffMember
 from domain.ports import UnitOfWork
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,63}")
@@ -45,8 +45,8 @@ async def create_staff(uow: UnitOfWork, hasher: PasswordHasher, now: datetime, u
 
 
 async def sign_in(uow: UnitOfWork, hasher: PasswordHasher, now: datetime, username: str, password: str,
-                  dummy_hash: str) -> tuple[StaffMember, int]:
-    """The staff member and a new session id, or INVALID_CREDENTIALS. An unknown username is checked
+                  dummy_hash: str) -> tuple[StaffMember, Session]:
+    """The staff member and a new session, or INVALID_CREDENTIALS. An unknown username is checked
     against `dummy_hash`, so that it takes as long as a known one."""
     staff = await uow.staff.by_username(username.strip().lower()) if len(username) <= 64 else None
     matches = hasher.verify(staff.password_hash if staff else dummy_hash, password[:PASSWORD_MAX])
@@ -56,4 +56,4 @@ async def sign_in(uow: UnitOfWork, hasher: PasswordHasher, now: datetime, userna
         await uow.staff.save_password_hash(staff.id, hasher.hash(password))
     session, _ = await sessions.start(uow, now, None, staff_id=staff.id)
     await uow.commit()
-    return staff, session.id
+    return staff, session

@@ -128,12 +128,13 @@ async def active_api_key(reader: Reader, key_hash: str):
         select(api_keys).where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None)))).first()
 
 
-async def live_session(reader: Reader, session_id: int):
-    """The session, if not revoked, with its staff member's name, role and state (staff sessions)."""
+async def live_session(reader: Reader, token_id: str):
+    """The session an access token names, if not revoked, with its staff member's name, role and state."""
     return (await reader.execute(
-        select(sessions.c.member_id, sessions.c.staff_id, staff.c.username, staff.c.role, staff.c.disabled_at)
+        select(sessions.c.id, sessions.c.member_id, sessions.c.staff_id, staff.c.username, staff.c.role,
+               staff.c.disabled_at)
         .outerjoin(staff, staff.c.id == sessions.c.staff_id)
-        .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None)))).first()
+        .where(sessions.c.token_id == token_id, sessions.c.revoked_at.is_(None)))).first()
 
 
 async def order_by_external_id(reader: Reader, external_id: str):

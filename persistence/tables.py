@@ -300,6 +300,7 @@ sessions = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
     Column("revoked_reason", String(32)),
+    Column("token_id", String(32), nullable=False, unique=True),  # random: what access tokens name
     CheckConstraint("(member_id IS NULL) <> (staff_id IS NULL)", name="one_subject"),
 )
 

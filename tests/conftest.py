@@ -7,6 +7,7 @@ only the program's catalog.
 """
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from contextlib import asynccontextmanager, contextmanager
@@ -85,6 +86,25 @@ async def migrated_database(request, tmp_path_factory, programs):
             pytest.skip(f"PostgreSQL unreachable: {exc}")
     database = Database(url)
     await upgrade(database, programs["standard"])
+    yield database
+    await database.dispose()
+    if request.param == "postgresql":
+        await _drop_postgres_database(url)
+
+
+@pytest.fixture(params=BACKENDS)
+async def empty_database(request, tmp_path):
+    """A database of its own with no table at all, for tests of the migrations themselves."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+    else:
+        try:
+            url = await _create_postgres_database()
+        except Exception as exc:  # noqa: BLE001 - any connection failure means no PostgreSQL here
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"PostgreSQL is required in CI and is unreachable: {exc}")
+            pytest.skip(f"PostgreSQL unreachable: {exc}")
+    database = Database(url)
     yield database
     await database.dispose()
     if request.param == "postgresql":
@@ -206,6 +226,14 @@ class GraphQLClient:
 
 
 TEST_ENV = {"LOYALTY_ENV": "test", "LOYALTY_SECRET_KEY": "test-secret-key-of-sufficient-length"}
+
+
+def production_env(**more: str) -> dict[str, str]:
+    """What production needs to start: keys of its own, made now (a key written in the repository is
+    refused), and WeChat credentials."""
+    return {"LOYALTY_ENV": "production", "LOYALTY_SECRET_KEY": secrets.token_urlsafe(48),
+            "LOYALTY_DATA_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "LOYALTY_WECHAT_APPID": "wx-production", "LOYALTY_WECHAT_SECRET": secrets.token_hex(16), **more}
 
 
 @pytest.fixture

@@ -162,11 +162,11 @@ async def from_wechat(info: strawberry.Info, call: Callable[[], Awaitable[T]]) -
         raise Refused([user_error(invalid("code", str(exc)))]) from None
 
 
-def new_access_token(info: strawberry.Info, audience: str, subject_id: int, session_id: int) -> tuple[str, datetime]:
+def new_access_token(info: strawberry.Info, audience: str, session) -> tuple[str, datetime]:
     """A signed access token for the session, living `LOYALTY_ACCESS_TOKEN_TTL` seconds of real time
     (whatever X-Loyalty-Now says: a test clock must not mint old or eternal tokens)."""
     settings = info.context.services.settings
-    token, expires_at = issue_access_token(settings.secret_key, audience, subject_id, session_id, real_now(),
+    token, expires_at = issue_access_token(settings.secret_key, audience, session.token_id, real_now(),
                                            settings.access_token_ttl_seconds)
     return token, expires_at.astimezone(info.context.zone)
 

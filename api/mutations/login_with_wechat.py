@@ -37,11 +37,11 @@ async def login_with_wechat(info: strawberry.Info, input: LoginWithWeChatInput) 
         await check_rate(info, "login_ip", context.client_ip)
         await check_rate(info, "login_code", code)
         identity = await from_wechat(info, lambda: context.services.wechat.code_to_session(code))
-        member, session_id, refresh_token = await run(info, lambda uow: members.sign_in_with_wechat(
+        member, session, refresh_token = await run(info, lambda uow: members.sign_in_with_wechat(
             uow, context.program, context.now, identity.openid, identity.unionid, real_now(),
             settings.refresh_token_ttl_seconds))
     except Refused as refused:
         return LoginWithWeChatPayload(user_errors=refused.errors)
-    token, expires_at = new_access_token(info, MEMBER_AUDIENCE, member.id, session_id)
+    token, expires_at = new_access_token(info, MEMBER_AUDIENCE, session)
     return LoginWithWeChatPayload(access_token=token, expires_at=expires_at, refresh_token=refresh_token,
                                   member=await signed_in_member(info, member.id))

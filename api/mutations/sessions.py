@@ -40,7 +40,7 @@ async def refresh_access_token(info: strawberry.Info, input: RefreshAccessTokenI
             uow, real_now(), input.refresh_token.strip(), settings.refresh_token_ttl_seconds))
     except Refused as refused:
         return RefreshAccessTokenPayload(user_errors=refused.errors)
-    token, expires_at = new_access_token(info, MEMBER_AUDIENCE, session.member_id, session.id)
+    token, expires_at = new_access_token(info, MEMBER_AUDIENCE, session)
     return RefreshAccessTokenPayload(access_token=token, expires_at=expires_at, refresh_token=refresh_token)
 
 

@@ -40,13 +40,13 @@ async def staff_login(info: strawberry.Info, input: StaffLoginInput) -> StaffLog
     try:
         await check_rate(info, "staff_login_ip", context.client_ip)
         await check_rate(info, "staff_login_user", username)
-        account, session_id = await run(info, lambda uow: staff.sign_in(
+        account, session = await run(info, lambda uow: staff.sign_in(
             uow, services.passwords, real_now(), input.username, input.password, services.passwords.dummy_hash))
     except Refused as refused:
         await record(context, attempt, refused.errors[0].code.value, actor=("STAFF", 0, username))
         return StaffLoginPayload(user_errors=refused.errors)
     await record(context, attempt, "OK", actor=("STAFF", account.id, account.username))
-    token, expires_at = new_access_token(info, STAFF_AUDIENCE, account.id, session_id)
+    token, expires_at = new_access_token(info, STAFF_AUDIENCE, session)
     return StaffLoginPayload(access_token=token, expires_at=expires_at)
 
 

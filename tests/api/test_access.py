@@ -201,16 +201,18 @@ async def test_member_token_sent_with_an_api_key_is_still_a_member(api, world):
 
 # --- bad credentials are no identity -----------------------------------------------------------
 
-def bad_tokens(settings, member_pk: int) -> dict[str, str]:
+def bad_tokens(settings, session_token_id: str) -> dict[str, str]:
+    """Each names member A's live session, and none may act as A."""
     now = datetime.now(timezone.utc)
-    good, _ = issue_access_token(settings.secret_key, MEMBER_AUDIENCE, member_pk, 1, now, 3600)
+    good, _ = issue_access_token(settings.secret_key, MEMBER_AUDIENCE, session_token_id, now, 3600)
     header, payload, signature = good.split(".")
-    expired, _ = issue_access_token(settings.secret_key, MEMBER_AUDIENCE, member_pk, 1, now - timedelta(days=2), 3600)
-    other_secret, _ = issue_access_token("another-secret-key-of-sufficient-length", MEMBER_AUDIENCE, member_pk, 1, now,
-                                        3600)
-    wrong_audience = jwt.encode({"sub": str(member_pk), "aud": "someone-else", "exp": int(now.timestamp()) + 3600},
+    expired, _ = issue_access_token(settings.secret_key, MEMBER_AUDIENCE, session_token_id, now - timedelta(days=2),
+                                    3600)
+    other_secret, _ = issue_access_token("another-secret-key-of-sufficient-length", MEMBER_AUDIENCE, session_token_id,
+                                         now, 3600)
+    wrong_audience = jwt.encode({"sid": session_token_id, "aud": "someone-else", "exp": int(now.timestamp()) + 3600},
                                 settings.secret_key, algorithm="HS256")
-    unsigned = jwt.encode({"sub": str(member_pk), "aud": "loyalty-member", "exp": int(now.timestamp()) + 3600},
+    unsigned = jwt.encode({"sid": session_token_id, "aud": "loyalty-member", "exp": int(now.timestamp()) + 3600},
                           None, algorithm="none")
     return {
         "garbage": "Bearer garbage",
@@ -226,9 +228,9 @@ def bad_tokens(settings, member_pk: int) -> dict[str, str]:
 
 
 async def test_invalid_bearer_tokens_are_treated_as_anonymous(api, database, settings, world):
-    member_pk = int(base64.b64decode(world["member_a"]).decode().split(":")[1])
+    session_token_id = jwt.decode(world["token_a"], options={"verify_signature": False})["sid"]
     before = await snapshot(database)
-    for label, authorization in bad_tokens(settings, member_pk).items():
+    for label, authorization in bad_tokens(settings, session_token_id).items():
         headers = {"Authorization": authorization, "X-Loyalty-Now": MONDAY}
 
         async def post(name, variables=None):

@@ -1,11 +1,17 @@
 """Environment-dependent behaviour: production refusals, GraphiQL, the test clock, the WeChat client."""
+import base64
+import binascii
+import re
+from pathlib import Path
+
 import httpx
 import pytest
 
 from api.app import create_app
 from api.context import Services
-from api.settings import Settings, SettingsError
+from api.settings import DEV_DATA_KEY, DEV_SECRET_KEY, Settings, SettingsError
 from api.wechat import WeChatClient, WeChatRefused
+from tests.conftest import TEST_ENV, production_env
 
 
 def test_production_refuses_to_start_without_secret_key():
@@ -19,8 +25,7 @@ def test_unknown_environment_is_refused():
 
 
 async def _client(services: Services, environment: str) -> httpx.AsyncClient:
-    settings = Settings.from_env({"LOYALTY_ENV": environment, "LOYALTY_SECRET_KEY": "k" * 32,
-                                  "LOYALTY_DATA_KEY": "dGVzdC1kYXRhLWtleS1vZi1leGFjdGx5LTMyLWJ5dGU="})
+    settings = Settings.from_env(production_env(LOYALTY_ENV=environment))
     app = create_app(services=Services(settings, services.program, services.database, services.wechat))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://loyalty.test")
 
@@ -90,3 +95,56 @@ async def test_start_refuses_a_program_the_database_was_not_upgraded_to(services
     app = create_app(services=services)
     async with app.router.lifespan_context(app):
         pass
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def keys_written_in_the_repository() -> tuple[set[str], set[str]]:
+    """Every string in the project's files that could serve as a signing key (32+ characters in quotes
+    or after `=`) or as a data key (base64 of 32 bytes)."""
+    secrets_found, data_keys = set(), set()
+    for path in ROOT.rglob("*"):
+        if any(part in (".git", ".venv", "var", "__pycache__") for part in path.relative_to(ROOT).parts):
+            continue
+        if not path.is_file() or path.suffix not in (".py", ".md", ".toml", ".txt", ".yml", ".sh", ""):
+            continue
+        text = path.read_text(errors="ignore")
+        for candidate in re.findall(r"""["'=]([A-Za-z0-9+/=_.\-]{32,128})["'\s]""", text):
+            try:
+                if len(base64.b64decode(candidate, validate=True)) == 32:
+                    data_keys.add(candidate)
+            except (binascii.Error, ValueError):
+                pass
+            secrets_found.add(candidate)
+    return secrets_found, data_keys
+
+
+def test_production_refuses_the_development_keys_and_every_key_in_the_repository():
+    secrets_found, data_keys = keys_written_in_the_repository()
+    assert {DEV_SECRET_KEY, TEST_ENV["LOYALTY_SECRET_KEY"]} <= secrets_found  # the scan sees what it must
+    data_keys.add(DEV_DATA_KEY)
+    for key in secrets_found:
+        with pytest.raises(SettingsError, match="LOYALTY_SECRET_KEY") as refused:
+            Settings.from_env(production_env(LOYALTY_SECRET_KEY=key))
+        assert "\n" not in str(refused.value), key  # one line: nothing else is wrong
+    for key in data_keys:
+        with pytest.raises(SettingsError, match="LOYALTY_DATA_KEY") as refused:
+            Settings.from_env(production_env(LOYALTY_DATA_KEY=key))
+        assert "\n" not in str(refused.value), key
+    for patterned in ("k" * 48, "ab" * 24):
+        with pytest.raises(SettingsError, match="LOYALTY_SECRET_KEY"):
+            Settings.from_env(production_env(LOYALTY_SECRET_KEY=patterned))
+    with pytest.raises(SettingsError, match="LOYALTY_DATA_KEY"):
+        Settings.from_env(production_env(LOYALTY_DATA_KEY=base64.b64encode(b"n" * 32).decode()))
+    assert Settings.from_env(production_env()).is_production  # keys of its own are taken
+    assert Settings.from_env({"LOYALTY_SECRET_KEY": DEV_SECRET_KEY}).secret_key == DEV_SECRET_KEY  # development
+
+
+def test_every_problem_with_the_settings_is_named_at_once_one_line_each():
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"LOYALTY_ENV": "production", "LOYALTY_MAX_BATCH": "many",
+                           "LOYALTY_RATE_LIMITS": "login_ip=fast", "LOYALTY_DB_POOL_SIZE": "0"})
+    lines = str(refused.value).splitlines()
+    assert [line.split(" ")[0].rstrip(":") for line in lines] == [
+        "LOYALTY_SECRET_KEY", "LOYALTY_DATA_KEY", "LOYALTY_RATE_LIMITS", "LOYALTY_MAX_BATCH", "LOYALTY_DB_POOL_SIZE"]

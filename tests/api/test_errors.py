@@ -309,14 +309,16 @@ async def test_malformed_now_header_is_http_400_and_changes_nothing(api, member,
 # --- internal errors are masked --------------------------------------------------------------------
 
 async def test_token_of_a_member_that_does_not_exist_never_leaks(api, settings):
-    token, _ = issue_access_token(settings.secret_key, MEMBER_AUDIENCE, 987654, 987654, datetime.now(timezone.utc), 3600)
+    token, _ = issue_access_token(settings.secret_key, MEMBER_AUDIENCE, "no-such-session", datetime.now(timezone.utc),
+                                  3600)
     response = await api.post("query { me { id pointsBalance } }", token=token)
     result = graphql_error(response)
     assert result.get("data") is None
 
 
 async def test_token_of_a_member_that_does_not_exist_is_unauthenticated(api, settings):
-    token, _ = issue_access_token(settings.secret_key, MEMBER_AUDIENCE, 987654, 987654, datetime.now(timezone.utc), 3600)
+    token, _ = issue_access_token(settings.secret_key, MEMBER_AUDIENCE, "no-such-session", datetime.now(timezone.utc),
+                                  3600)
     graphql_error(await api.post("query { me { id } }", token=token), "UNAUTHENTICATED")
 
 

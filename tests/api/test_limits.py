@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from api.wechat import DevelopmentWeChat
-from tests.conftest import CONTRACT, counting_statements
+from tests.conftest import CONTRACT, counting_statements, production_env
 
 NOW = "2026-03-02T12:00:00+08:00"
 
@@ -138,8 +138,7 @@ async def test_request_ids_are_echoed_or_made(api):
 
 
 async def test_production_answers_no_introspection_and_no_suggestions(api_with):
-    async with api_with(LOYALTY_ENV="production", LOYALTY_DATA_KEY="dGVzdC1kYXRhLWtleS1vZi1leGFjdGx5LTMyLWJ5dGU=",
-                        LOYALTY_WECHAT_APPID="wx", LOYALTY_WECHAT_SECRET="s") as production:
+    async with api_with(**production_env()) as production:
         introspection = await production.execute("{ __schema { types { name } } }")
         assert introspection.get("data") is None and "introspection" in introspection["errors"][0]["message"].lower()
         typename = await production.execute("{ __typename }")

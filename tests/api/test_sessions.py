@@ -1,6 +1,7 @@
 """Sessions, attacked: access tokens live 15 minutes and name a live session; refresh tokens rotate,
 and presenting a spent one (a stolen copy) ends the whole session; logout stops the access token at
 once; a token cannot be bent into another session, member or kind of caller."""
+import secrets
 from datetime import datetime, timedelta, timezone
 
 import jwt
@@ -89,22 +90,27 @@ async def test_unknown_expired_and_misused_refresh_tokens_are_refused(api, datab
     assert refused(await refresh(api, session["refreshToken"]))
 
 
-async def test_a_token_cannot_be_bent_to_another_session_member_or_kind(api, settings):
+async def test_a_token_cannot_be_bent_to_another_session_or_kind(api, settings):
     mine = await api.sign_in("bender")
     theirs = await api.sign_in("bent")
     claims = jwt.decode(mine["accessToken"], options={"verify_signature": False})
     their_claims = jwt.decode(theirs["accessToken"], options={"verify_signature": False})
+    assert set(claims) == {"sid", "aud", "iat", "exp"}  # no sequential id to count from
+    assert len(claims["sid"]) >= 22 and claims["sid"] != their_claims["sid"]
     now = datetime.now(timezone.utc)
-    their_member = int(their_claims["sub"])
     forged = {
-        # my session, their member id: signed with the real key (as if the key leaked) it still fails
-        "their member, my session": issue_access_token(settings.secret_key, MEMBER_AUDIENCE, their_member,
-                                                       claims["sid"], now, 600)[0],
-        "a staff token for a member session": issue_access_token(settings.secret_key, STAFF_AUDIENCE,
-                                                                 int(claims["sub"]), claims["sid"], now, 600)[0],
-        "no session": jwt.encode({"sub": claims["sub"], "aud": MEMBER_AUDIENCE, "exp": int(now.timestamp()) + 600},
+        # signed with the real key (as if the key leaked), a session must still be guessed: 128 random bits
+        "a made-up session": issue_access_token(settings.secret_key, MEMBER_AUDIENCE, secrets.token_urlsafe(16),
+                                                now, 600)[0],
+        "a session id as sequential ids were": issue_access_token(settings.secret_key, MEMBER_AUDIENCE, "1", now,
+                                                                  600)[0],
+        "a staff token for a member session": issue_access_token(settings.secret_key, STAFF_AUDIENCE, claims["sid"],
+                                                                 now, 600)[0],
+        "no session": jwt.encode({"aud": MEMBER_AUDIENCE, "exp": int(now.timestamp()) + 600},
                                  settings.secret_key, algorithm="HS256"),
-        "expired": issue_access_token(settings.secret_key, MEMBER_AUDIENCE, int(claims["sub"]), claims["sid"],
+        "a session named by a number": jwt.encode({"sid": 1, "aud": MEMBER_AUDIENCE, "exp": int(now.timestamp()) + 600},
+                                                  settings.secret_key, algorithm="HS256"),
+        "expired": issue_access_token(settings.secret_key, MEMBER_AUDIENCE, claims["sid"],
                                       now - timedelta(minutes=16), 900)[0],
     }
     for label, token in forged.items():

@@ -595,10 +595,10 @@ async def test_fake_rolls_back_without_commit(store, standard):
 
 async def test_first_sign_in_registers_with_the_signup_gift(store, standard):
     now = at("2024-03-04", 9)
-    member, session_id, refresh_token = await ok(store, sign_in_with_wechat, standard, now, "dev-new", None, now,
-                                                 3600)
+    member, session, refresh_token = await ok(store, sign_in_with_wechat, standard, now, "dev-new", None, now, 3600)
     assert (member.tier_code, member.points_balance) == ("regular", 100)      # 100 points
-    assert store.state.sessions[session_id].member_id == member.id and refresh_token.startswith("rt_")
+    assert store.state.sessions[session.id].member_id == member.id and refresh_token.startswith("rt_")
+    assert len(session.token_id) >= 22  # 128 random bits name it in access tokens
     [entry] = store.ledger_of(member.id)
     assert (entry.kind, entry.delta, entry.expires_at) == ("SIGNUP", 100, end_of_local_day("2025-03-04"))
     [coupon] = store.coupons_of(member.id)
@@ -611,7 +611,7 @@ async def test_first_sign_in_registers_with_the_signup_gift(store, standard):
     before = store.snapshot()
     again, second_session, _ = await ok(store, sign_in_with_wechat, standard, at("2024-03-05"), "dev-new", None, now,
                                         3600)
-    assert again.id == member.id and second_session != session_id
+    assert again.id == member.id and second_session.token_id != session.token_id
     assert (store.state.ledger, store.state.coupons, store.state.members) == (before.ledger, before.coupons,
                                                                              before.members)
 
