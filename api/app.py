@@ -251,7 +251,10 @@ class BodyTooLarge(Exception):
 
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     """Starlette's own refusals (an unknown path, a method a route does not take) in JSON too."""
-    return refused(request.scope["state"]["request_id"], exc.status_code, exc.detail)
+    message = {404: f"Nothing is served at {request.url.path}: the API is at /graphql.",
+               405: f"{request.method} is not accepted here: send GET or POST to /graphql."}.get(exc.status_code,
+                                                                                                  exc.detail)
+    return refused(request.scope["state"]["request_id"], exc.status_code, message)
 
 
 def build_services(settings: Settings) -> Services:

@@ -9,6 +9,9 @@ times), yet takes time linear in the document: each fragment definition is analy
 and its summary reused wherever it is spread. Walking spreads again at each use costs 3^levels on a
 document that spreads one fragment three times on each level: 541 bytes froze an instance for 3 s.
 
+- a fragment spread twice in one selection set (an inline fragment's selections count as its parent's)
+  is refused: the second spread adds nothing but work, and it is how a document makes itself grow
+  exponentially;
 - depth: selections nested below the root, introspection (`__…`) not counted; `max_depth`;
 - aliases: `max_aliases`;
 - fields: fields selected, each fragment counted where it is spread; `max_fields`. It bounds what
@@ -86,6 +89,7 @@ class DocumentShape:
         self._shapes: dict[str, Shape] = {}
         self._open: set[str] = set()            # fragments under analysis: spreading one again is a cycle
         self._spread: set[str] = set()
+        self.spread_twice: str | None = None    # a fragment spread twice in one selection set
         self.operation_shapes = [(o, self._selections(o.selection_set, 0)) for o in self.operations]
         self.unused = [d for name, d in self.fragments.items() if name not in self._spread]
         for definition in self.unused:          # graphql-core validates them too
@@ -110,9 +114,13 @@ class DocumentShape:
         self._shapes[name] = shape
         return shape
 
-    def _selections(self, selection_set: SelectionSetNode | None, nesting: int) -> Shape:
+    def _selections(self, selection_set: SelectionSetNode | None, nesting: int,
+                    spread_here: set[str] | None = None) -> Shape:
+        """`spread_here`: the fragments already spread in this selection set (an inline fragment's
+        selections belong to its parent's)."""
         if nesting > MAX_NESTING:
             raise Refusal(f"This document nests selections or fragments more than {MAX_NESTING} deep.")
+        spread_here = set() if spread_here is None else spread_here
         depth = aliases = fields = 0
         for selection in selection_set.selections if selection_set else ():
             if isinstance(selection, FieldNode):
@@ -123,17 +131,23 @@ class DocumentShape:
                 fields = _sum(fields, inner.fields, 1)
                 continue
             if isinstance(selection, InlineFragmentNode):
-                inner = self._selections(selection.selection_set, nesting + 1)
+                inner = self._selections(selection.selection_set, nesting + 1, spread_here)
             else:
-                self._spread.add(selection.name.value)
-                inner = self._fragment(selection.name.value, nesting)
+                name = selection.name.value
+                if name in spread_here:
+                    self.spread_twice = self.spread_twice or name
+                spread_here.add(name)
+                self._spread.add(name)
+                inner = self._fragment(name, nesting)
             depth = max(depth, inner.depth)
             aliases, fields = _sum(aliases, inner.aliases), _sum(fields, inner.fields)
         return Shape(depth, aliases, fields)
 
     def check(self, limits: RequestLimits) -> None:
-        """Refusal when the document is deeper, has more aliases or more (or more repeated) fields than
-        `limits` allow."""
+        """Refusal when the document spreads a fragment twice in one place, or is deeper, has more aliases or
+        more (or more repeated) fields than `limits` allow."""
+        if self.spread_twice is not None:
+            raise Refusal(f"Fragment '{self.spread_twice}' is spread twice in one selection set: once is enough.")
         for operation, shape in self.operation_shapes:
             if shape.depth > limits.max_depth:
                 name = operation.name.value if operation.name else "anonymous"

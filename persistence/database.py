@@ -119,13 +119,18 @@ class Reader:
         self._conn: AsyncConnection | None = None
         self._lock = asyncio.Lock()
         self._writer: asyncio.Task | None = None
+        self._closed = False
 
     async def execute(self, statement):
         if self._writer is not None and self._writer is asyncio.current_task():
             raise RuntimeError("a read inside this request's own write would wait for itself: read through the uow")
         async with self._lock:
+            if self._closed:  # a resolver left running after its request was answered (graphql-core does that
+                raise RequestOver()  # when a sibling field fails): it must not take a connection nobody returns
             if self._conn is None:
                 self._conn = await self._database.read_engine.connect()
+            # Cut off mid-statement (the request's time limit), SQLAlchemy invalidates the connection: the
+            # pool never hands out one whose driver is still busy.
             return await self._conn.execute(statement)
 
     @asynccontextmanager
@@ -140,14 +145,22 @@ class Reader:
                 self._writer = None
 
     async def close(self) -> None:
-        """At the end of the request. It does not wait for the lock: a write cut off by the request's time
-        limit may still be finishing, on a connection of its own."""
-        await self._release()
+        """At the end of the request: waits for a read still running, so that its connection goes back to
+        the pool idle. A write cut off by the request's time limit may still be finishing: it holds no read
+        connection, and is not waited for."""
+        self._closed = True
+        if self._writer is None:
+            async with self._lock:
+                await self._release()
 
     async def _release(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await conn.close()
+
+
+class RequestOver(Exception):
+    """A read asked for after its request was answered."""
 
 
 def is_unavailable(exc: BaseException) -> bool:
