@@ -72,11 +72,12 @@ async def _drop_postgres_database(url: str) -> None:
         await admin.dispose()
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-async def migrated_database(request, tmp_path_factory, programs):
-    """One migrated database per backend for the whole run."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'loyalty.db'}"
+@asynccontextmanager
+async def new_database(backend: str, folder: Path) -> AsyncIterator[Database]:
+    """An empty database of `backend`: a SQLite file in `folder`, or a new PostgreSQL database dropped
+    afterwards (skipped when PostgreSQL is unreachable, except with CI=true, where that fails)."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{folder / 'loyalty.db'}"
     else:
         try:
             url = await _create_postgres_database()
@@ -85,30 +86,27 @@ async def migrated_database(request, tmp_path_factory, programs):
                 pytest.fail(f"PostgreSQL is required in CI and is unreachable: {exc}")
             pytest.skip(f"PostgreSQL unreachable: {exc}")
     database = Database(url)
-    await upgrade(database, programs["standard"])
-    yield database
-    await database.dispose()
-    if request.param == "postgresql":
-        await _drop_postgres_database(url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+        if backend == "postgresql":
+            await _drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def migrated_database(request, tmp_path_factory, programs):
+    """One migrated database per backend for the whole run."""
+    async with new_database(request.param, tmp_path_factory.mktemp("sqlite")) as database:
+        await upgrade(database, programs["standard"])
+        yield database
 
 
 @pytest.fixture(params=BACKENDS)
 async def empty_database(request, tmp_path):
     """A database of its own with no table at all, for tests of the migrations themselves."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
-    else:
-        try:
-            url = await _create_postgres_database()
-        except Exception as exc:  # noqa: BLE001 - any connection failure means no PostgreSQL here
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"PostgreSQL is required in CI and is unreachable: {exc}")
-            pytest.skip(f"PostgreSQL unreachable: {exc}")
-    database = Database(url)
-    yield database
-    await database.dispose()
-    if request.param == "postgresql":
-        await _drop_postgres_database(url)
+    async with new_database(request.param, tmp_path) as database:
+        yield database
 
 
 BOTH_PROGRAMS = pytest.mark.parametrize("program", list(PROGRAMS), indirect=True)
