@@ -63,7 +63,7 @@ def free_port() -> int:
 
 
 async def statement_counts(database: Database, services: Services, token: str) -> dict[str, int]:
-    operations = "\n".join(p.read_text() for p in sorted((ROOT.parent / "shared" / "contract").glob("*.graphql")))
+    operations = "\n".join(p.read_text() for p in sorted((ROOT / "operations").glob("*.graphql")))
     app = create_app(services=services)
     counts = {}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
@@ -87,7 +87,7 @@ def time_member_home(url: str, token: str, requests: int) -> list[float]:
     env = dict(os.environ, DATABASE_URL=url, LOYALTY_ENV="test", LOYALTY_SECRET_KEY=SECRET)
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port),
                                "--log-level", "warning"], cwd=ROOT, env=env)
-    query = (ROOT.parent / "shared" / "contract" / "member-app.graphql").read_text()
+    query = (ROOT / "operations" / "member-app.graphql").read_text()
     body = {"query": query, "operationName": "MemberHome"}
     headers = {"Authorization": f"Bearer {token}"}
     try:

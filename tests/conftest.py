@@ -37,7 +37,7 @@ from persistence.tables import metadata
 from persistence.unit_of_work import SqlUnitOfWork
 
 ROOT = Path(__file__).resolve().parent.parent
-CONTRACT = ROOT.parent / "shared" / "contract"
+OPERATIONS = ROOT / "operations"  # what the clients send, the contract's operations among them
 PROGRAMS = {"standard": ROOT / "programs" / "standard.toml", "fresh-grocery": ROOT / "programs" / "fresh-grocery.toml"}
 POSTGRES_ADMIN = os.environ.get("LOYALTY_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 BACKENDS = [b for b in os.environ.get("LOYALTY_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
@@ -156,7 +156,7 @@ def counting_statements(database: Database):
 
 
 def _operations() -> str:
-    return "\n".join(p.read_text() for p in sorted(CONTRACT.glob("*.graphql")))
+    return "\n".join(p.read_text() for p in sorted(OPERATIONS.glob("*.graphql")))
 
 
 LOGIN = """

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from api.wechat import DevelopmentWeChat
-from tests.conftest import CONTRACT, counting_statements, production_env
+from tests.conftest import OPERATIONS, counting_statements, production_env
 
 NOW = "2026-03-02T12:00:00+08:00"
 
@@ -83,7 +83,7 @@ async def test_aliases_and_tokens_are_limited(api):
 
 
 async def test_the_whole_contract_document_fits_the_limits(api):
-    document = "\n".join(p.read_text() for p in sorted(CONTRACT.glob("*.graphql")))
+    document = "\n".join(p.read_text() for p in sorted(OPERATIONS.glob("*.graphql")))
     result = await api.execute(document, operation_name="Tiers")
     assert "errors" not in result
 

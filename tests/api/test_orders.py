@@ -1,6 +1,6 @@
 """recordOrder through the integration API: points, growth, tiers, upgrade gifts, idempotency, bad input.
 
-Numbers come from shared/contract/standard-program.md and fresh-grocery-program.md; each expected
+Numbers come from docs/standard-program.md and docs/fresh-grocery-program.md; each expected
 value is worked out by hand in a comment next to it.
 Calendar (Asia/Shanghai): 2026-03-02 is a Monday, 2026-03-03 a Tuesday (member day), 2026-03-04 a Wednesday.
 """

@@ -1,6 +1,7 @@
-"""The client contract: every operation the clients send validates against the checked-in
-schema.graphql and against the schema the server actually runs; schema.graphql is what
-`loyalty export-schema` prints; both program files load."""
+"""The client operations (`operations/`: the contract's member-app.graphql and integration.graphql as
+the clients send them, the member account and staff operations beside them): every one validates
+against the checked-in schema.graphql and against the schema the server actually runs;
+schema.graphql is what `loyalty export-schema` prints; both program files load."""
 from __future__ import annotations
 
 import os
@@ -14,16 +15,20 @@ from api.schema import schema as live_schema
 from domain.program import load_program
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTRACT = ROOT.parent / "shared" / "contract"
+OPERATIONS = ROOT / "operations"
 SCHEMA_FILE = ROOT / "schema.graphql"
 LOYALTY = ROOT / ".venv" / "bin" / "loyalty"
-CONTRACT_FILES = sorted(CONTRACT.glob("*.graphql"))
+CONTRACT_FILES = sorted(OPERATIONS.glob("*.graphql"))
 
-# The operations the contract names (member-app.graphql, integration.graphql).
+# The operations the clients send: the contract's (member-app.graphql, integration.graphql), and ours.
 EXPECTED_OPERATIONS = {
     "member-app.graphql": {"LoginWithWeChat", "MemberHome", "MyCoupons", "PointHistory", "Tiers", "RewardCatalog",
                            "Node", "CheckIn", "RedeemReward", "ClaimMonthlyCoupons", "UpdateProfile"},
     "integration.graphql": {"RecordOrder", "RefundOrder", "UseCoupon", "RedeemPointsForOrder"},
+    "member-account.graphql": {"RefreshAccessToken", "Logout", "BindPhoneNumber", "DeregisterMember",
+                               "MyNotifications", "MarkNotificationsRead"},
+    "staff.graphql": {"StaffLogin", "StaffAccount", "FindMember", "MemberAccount", "AdjustPoints", "AuditLog",
+                      "ApiKeys", "CreateApiKey", "RevokeApiKey", "StaffLogout"},
 }
 
 
@@ -63,10 +68,16 @@ def test_operation_validates_against_live_schema(file_name, name, source):
 
 @pytest.mark.parametrize("path", CONTRACT_FILES, ids=[p.name for p in CONTRACT_FILES])
 def test_whole_contract_files_validate(checked_in_schema, path):
-    """As /work/shared/tools/check_contract.py checks them: each file as one document."""
+    """As the contract's own checker does: each file as one document."""
     document = parse(path.read_text())
     assert [e.message for e in validate(checked_in_schema, document)] == []
     assert [e.message for e in validate(live_schema._schema, document)] == []
+
+
+def test_all_operations_together_are_one_valid_document(checked_in_schema):
+    """The tests send them as one document with an operation name: no two share a name."""
+    document = parse("\n".join(path.read_text() for path in CONTRACT_FILES))
+    assert [e.message for e in validate(checked_in_schema, document)] == []
 
 
 def test_validation_catches_a_broken_operation(checked_in_schema):

@@ -1,5 +1,5 @@
 """Program files (domain/program.py): both shipped programs carry the numbers of the contract docs
-(shared/contract/standard-program.md, fresh-grocery-program.md), and a broken file is refused with
+(docs/standard-program.md, docs/fresh-grocery-program.md), and a broken file is refused with
 a ProgramError that names the setting at fault."""
 from __future__ import annotations
 
