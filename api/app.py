@@ -22,8 +22,10 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
@@ -33,6 +35,7 @@ from api.auth import (
     read_access_token,
 )
 from api.context import Context, Services
+from api.graphiql import GRAPHIQL_FILES, graphiql_page
 from api.http import (
     JSON_TYPES, REQUEST_ID_HEADER, decode_json, error_response, media_type, operations, query_parameters, refused,
 )
@@ -121,6 +124,10 @@ class LoyaltyGraphQL(GraphQL):
         super().__init__(build_schema(settings.limits, settings.is_production),
                          graphql_ide=None if settings.is_production else "graphiql", allow_queries_via_get=False)
         self.services = services
+        self.graphiql_page = None if settings.is_production else graphiql_page()
+
+    async def render_graphql_ide(self, request):
+        return HTMLResponse(self.graphiql_page)
 
     async def __call__(self, scope, receive, send):
         request_id = scope["state"]["request_id"]
@@ -294,10 +301,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def healthz(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "program": services.program.name})
 
-    app = Starlette(routes=[
-        Route("/graphql", LoyaltyGraphQL(services), methods=["GET", "POST"]),
-        Route("/healthz", healthz),
-    ], middleware=[Middleware(RequestGuard, max_body_bytes=services.settings.limits.max_body_bytes)],
+    routes = [Route("/graphql", LoyaltyGraphQL(services), methods=["GET", "POST"]), Route("/healthz", healthz)]
+    if not services.settings.is_production:  # GraphiQL's own files, from the app (no CDN)
+        routes.append(Mount("/graphiql", app=GZipMiddleware(StaticFiles(directory=GRAPHIQL_FILES))))
+    app = Starlette(routes=routes, middleware=[Middleware(RequestGuard, max_body_bytes=services.settings.limits.max_body_bytes)],
         exception_handlers={StarletteHTTPException: http_error}, lifespan=lifespan)
     app.state.services = services
     return app
