@@ -10,9 +10,11 @@ same idempotency key replays it.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import ipaddress
 import logging
 import re
+import time
 import uuid
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
@@ -23,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
@@ -34,6 +36,7 @@ from api.auth import (
     MEMBER_AUDIENCE, Anonymous, IntegrationCaller, InvalidToken, MemberCaller, StaffCaller, hash_api_key,
     read_access_token,
 )
+from api import observability
 from api.context import Context, Services
 from api.graphiql import GRAPHIQL_FILES, graphiql_page
 from api.http import (
@@ -47,9 +50,11 @@ from domain.clock import within_service_range
 from domain.program import load_program
 from persistence import queries
 from persistence.database import Database, Reader, is_unavailable
+from persistence.migrate import head_revision
 
 log = logging.getLogger("loyalty")
 NOW_HEADER = "x-loyalty-now"
+QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}  # probes and scrapes: not worth a log line each
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
@@ -145,8 +150,9 @@ class LoyaltyGraphQL(GraphQL):
         reader = Reader(self.services.database)
         try:
             async with asyncio.timeout(settings.limits.timeout_seconds):
-                context = Context(services=self.services, reader=reader,
-                                  caller=await identify(request, self.services, reader),
+                caller = await identify(request, self.services, reader)
+                observability.CURRENT.get().caller = caller_kind(caller)
+                context = Context(services=self.services, reader=reader, caller=caller,
                                   now=request_time(request, settings), request_id=request_id,
                                   client_ip=client_ip(request, settings))
                 return await super().run(request, context=context)
@@ -192,14 +198,38 @@ class LoyaltyGraphQL(GraphQL):
 
     async def execute_single(self, request, request_adapter, sub_response, context, root_value, request_data):
         """A document that does not parse, or asks for more than the limits allow, is answered before
-        the schema sees it."""
-        if isinstance(request_data.query, str):
-            checked = self.schema.checks.checked(request_data.query)
-            if checked.problem is not None:
-                return ExecutionResult(data=None, errors=[checked.problem],
-                                       extensions={"cost": self.schema.checks.cost_report(0)})
-        return await super().execute_single(request, request_adapter, sub_response, context, root_value,
-                                            request_data)
+        the schema sees it. Each operation is counted and timed by its name and outcome."""
+        stats, started = observability.CURRENT.get(), time.perf_counter()
+        answered_user_errors = len(stats.user_errors)
+        checked = self.schema.checks.checked(request_data.query) if isinstance(request_data.query, str) else None
+        name = request_data.operation_name or (checked.single_operation_name() if checked else None)
+        stats.operations.append(name)
+        if checked is not None and checked.problem is not None:
+            result = ExecutionResult(data=None, errors=[checked.problem],
+                                     extensions={"cost": self.schema.checks.cost_report(0)})
+        else:
+            result = await super().execute_single(request, request_adapter, sub_response, context, root_value,
+                                                  request_data)
+        observability.operation_done(name, outcome(result, len(stats.user_errors) > answered_user_errors),
+                                     time.perf_counter() - started)
+        return result
+
+
+def caller_kind(caller) -> str:
+    return {MemberCaller: "member", StaffCaller: "staff", IntegrationCaller: "integration"}.get(type(caller),
+                                                                                                "anonymous")
+
+
+def outcome(result: ExecutionResult, user_errors: bool) -> str:
+    """ok, user_error (a business rule refused), rejected (auth, validation, limits), unavailable, error."""
+    codes = {(error.extensions or {}).get("code") for error in result.errors or ()}
+    if "INTERNAL_SERVER_ERROR" in codes:
+        return "error"
+    if "SERVICE_UNAVAILABLE" in codes:
+        return "unavailable"
+    if codes:
+        return "rejected"
+    return "user_error" if user_errors else "ok"
 
 
 class RequestGuard:
@@ -215,6 +245,24 @@ class RequestGuard:
         given = dict(scope.get("headers") or ()).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
         request_id = given if SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        stats = observability.RequestStats()
+        token = observability.CURRENT.set(stats)
+        status = 500
+
+        async def observed_send(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._guarded(scope, receive, observed_send, request_id)
+        finally:
+            observability.CURRENT.reset(token)
+            if scope["path"] not in QUIET_PATHS and not scope["path"].startswith("/graphiql/"):
+                observability.access_log(request_id, scope["method"], scope["path"], status, stats)
+
+    async def _guarded(self, scope, receive, send, request_id: str) -> None:
         declared = dict(scope.get("headers") or ()).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             return await self._too_large(scope, send, request_id)
@@ -243,7 +291,7 @@ class RequestGuard:
             await self._too_large(scope, send, request_id)
         except Exception:
             log.exception("request %s: unexpected error", request_id)
-            if not started:
+            if not started:  # a JSON answer, even to a bug
                 await error_response(500, f"Internal error; quote request id {request_id} to support.",
                                      request_id)(scope, receive, send)
 
@@ -265,43 +313,86 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> JSONRespo
 
 
 def build_services(settings: Settings) -> Services:
+    # Production settings always carry WeChat's credentials (Settings.from_env refuses to start without).
     wechat = (WeChatClient(settings.wechat_appid, settings.wechat_secret)
-              if settings.wechat_appid and settings.wechat_secret else None)
-    if wechat is None:
-        if settings.is_production:
-            raise RuntimeError("LOYALTY_WECHAT_APPID and LOYALTY_WECHAT_SECRET are required in production")
-        wechat = DevelopmentWeChat()
+              if settings.wechat_appid and settings.wechat_secret else DevelopmentWeChat())
     return Services(settings=settings, program=load_program(settings.program_path),
                     database=Database(settings.database_url, settings.database), wechat=wechat)
 
 
-async def check_catalog(services: Services) -> None:
-    """Refuse to serve a program whose tiers the database does not hold (a switch without `db upgrade`)."""
+async def readiness_problems(services: Services) -> list[str]:
+    """Why this instance cannot serve yet: the database unreachable, not migrated to the newest revision,
+    or holding another program's tiers (a switch of LOYALTY_PROGRAM without `db upgrade`). None: ready."""
     reader = Reader(services.database)
     try:
-        codes = await queries.tier_codes(reader)
+        try:
+            await queries.ping(reader)
+        except Exception as exc:  # noqa: BLE001 - whatever stops a connection, the answer is "not reachable"
+            return [f"the database at {services.database.safe_url} is unreachable ({type(exc).__name__})"]
+        version, head = await queries.migration_version(reader), head_revision()
+        if version != head:
+            return [f"the database is at migration {version or 'none'}, not {head}: run `loyalty db upgrade` first"]
+        codes, expected = await queries.tier_codes(reader), [tier.code for tier in services.program.tiers]
+        if codes != expected:
+            return [f"the database holds tiers {codes}, program {services.program.name!r} has {expected}: run "
+                    "`loyalty db upgrade` first"]
+        return []
     finally:
         await reader.close()
-    expected = [tier.code for tier in services.program.tiers]
-    if codes != expected:
-        raise RuntimeError(f"the database holds tiers {codes}, program {services.program.name!r} has {expected}: "
-                           "run `loyalty db upgrade` first")
+
+
+def served_app() -> Starlette:
+    """What `loyalty serve` runs in each worker process: the app of the environment's settings, logging
+    as production or development wants."""
+    settings = Settings.from_env()
+    observability.configure_logging(settings.is_production)
+    return create_app(settings)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
     services = services or build_services(settings or Settings.from_env())
 
+    settings = services.settings
+    observability.observe_database(services.database.engines, services.database.capacity)
+
     @asynccontextmanager
     async def lifespan(_app):
-        await check_catalog(services)
+        problems = await readiness_problems(services)
+        if problems:
+            raise RuntimeError("; ".join(problems))
         yield
         await services.rate_limits.close()
         await services.database.dispose()
 
     async def healthz(_request: Request) -> JSONResponse:
+        """Liveness: the process answers."""
         return JSONResponse({"status": "ok", "program": services.program.name})
 
-    routes = [Route("/graphql", LoyaltyGraphQL(services), methods=["GET", "POST"]), Route("/healthz", healthz)]
+    async def readyz(_request: Request) -> JSONResponse:
+        """Readiness: the database reachable and migrated to the newest revision, the program loaded."""
+        problems = await readiness_problems(services)
+        return JSONResponse({"status": "not ready" if problems else "ready", "program": services.program.name,
+                             "problems": problems}, status_code=503 if problems else 200)
+
+    async def metrics(request: Request) -> Response:
+        """Prometheus, behind `Authorization: Bearer $LOYALTY_METRICS_TOKEN` when that is set."""
+        if settings.metrics_token and not hmac.compare_digest(request.headers.get("authorization", ""),
+                                                              f"Bearer {settings.metrics_token}"):
+            return error_response(401, "Send Authorization: Bearer <LOYALTY_METRICS_TOKEN> to read the metrics.",
+                                  request.scope["state"]["request_id"])
+        reader = Reader(services.database)
+        try:
+            job_runs = await queries.last_job_runs(reader)
+        except Exception as exc:  # noqa: BLE001 - the metrics of the process are still worth serving
+            log.warning("metrics: calendar job runs unreadable: %s", type(exc).__name__)
+            job_runs = []
+        finally:
+            await reader.close()
+        body, content_type = observability.exposition(job_runs)
+        return Response(body, media_type=content_type)
+
+    routes = [Route("/graphql", LoyaltyGraphQL(services), methods=["GET", "POST"]), Route("/healthz", healthz),
+              Route("/readyz", readyz), Route("/metrics", metrics)]
     if not services.settings.is_production:  # GraphiQL's own files, from the app (no CDN)
         routes.append(Mount("/graphiql", app=GZipMiddleware(StaticFiles(directory=GRAPHIQL_FILES))))
     app = Starlette(routes=routes, middleware=[Middleware(RequestGuard, max_body_bytes=services.settings.limits.max_body_bytes)],

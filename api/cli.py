@@ -3,6 +3,7 @@ worker, verify."""
 from __future__ import annotations
 
 import argparse
+import os
 import asyncio
 import sys
 from datetime import datetime, timezone
@@ -54,12 +55,6 @@ def seed_demo(args) -> None:
 def _refused(message: str) -> None:
     print(f"loyalty: {message}", file=sys.stderr)
     sys.exit(2)
-
-
-def _log_to_stderr() -> None:
-    import logging
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def apikey_create(args) -> None:
@@ -148,11 +143,16 @@ def jobs_run(args) -> None:
 
 
 def worker(args) -> None:
+    from prometheus_client import start_http_server
+
+    from api.observability import configure_logging
     from api.worker import run_worker
 
-    _log_to_stderr()
     settings = _settings()
+    configure_logging(settings.is_production)
     program = load_program(settings.program_path)
+    if args.metrics_port:
+        start_http_server(args.metrics_port)
     asyncio.run(_with_database(settings, lambda db: run_worker(db, program, interval=args.interval,
                                                                report=lambda line: print(line, flush=True))))
 
@@ -175,12 +175,32 @@ def export_schema(args) -> None:
 
 
 def serve(args) -> None:
+    import tempfile
+
     import uvicorn
 
-    from api.app import create_app
+    from api.app import build_services, readiness_problems
+    from api.observability import MULTIPROCESS, configure_logging
 
-    _log_to_stderr()
-    uvicorn.run(create_app(_settings()), host=args.host, port=args.port, log_level="info")
+    settings = _settings()
+    configure_logging(settings.is_production)
+    services = build_services(settings)
+    problems = asyncio.run(_ready(services, readiness_problems))
+    if problems:
+        for problem in problems:
+            print(f"loyalty: {problem}", file=sys.stderr)
+        sys.exit(2)
+    if args.workers > 1:  # each worker writes its metrics here, /metrics adds them up
+        os.environ[MULTIPROCESS] = tempfile.mkdtemp(prefix="loyalty-metrics-")
+    uvicorn.run("api.app:served_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                log_config=None, access_log=False)
+
+
+async def _ready(services, readiness_problems) -> list[str]:
+    try:
+        return await readiness_problems(services)
+    finally:
+        await services.database.dispose()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -212,11 +232,13 @@ def main(argv: list[str] | None = None) -> None:
     jobs_parser.set_defaults(run=jobs_run)
     worker_parser = commands.add_parser("worker", help="run the due jobs every minute until stopped")
     worker_parser.add_argument("--interval", type=float, default=60, help="seconds between runs (default 60)")
+    worker_parser.add_argument("--metrics-port", type=int, help="serve the job metrics for Prometheus on this port")
     worker_parser.set_defaults(run=worker)
     commands.add_parser("verify", help="check every member's balances against their ledgers").set_defaults(run=verify)
     serve_parser = commands.add_parser("serve", help="serve the API")
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     serve_parser.set_defaults(run=serve)
     args = parser.parse_args(argv)
     try:

@@ -1,6 +1,7 @@
 """Dataloaders, created per request inside the event loop: one batched query per relation."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from aiodataloader import DataLoader
@@ -15,7 +16,16 @@ from persistence.tables import (
 )
 
 
-class RowsByIdLoader(DataLoader):
+class SharedLoader(DataLoader):
+    """A loader whose answers are shared by every resolver that asks. graphql-core cancels the siblings of
+    a field that fails; a resolver cancelled while it waits must not cancel the answer the others wait for
+    (the CancelledError would reach them, and the request would fail with no answer)."""
+
+    def load(self, key):
+        return asyncio.shield(super().load(key))
+
+
+class RowsByIdLoader(SharedLoader):
     """Rows of one table by primary key (None where there is none)."""
 
     def __init__(self, reader: Reader, table: Table):
@@ -30,7 +40,7 @@ class RowsByIdLoader(DataLoader):
 LADDER = "ladder"
 
 
-class TierLadderLoader(DataLoader):
+class TierLadderLoader(SharedLoader):
     """All tiers, lowest first, under the one key LADDER: tier, next tier and the tier list share it."""
 
     def __init__(self, reader: Reader):
@@ -42,7 +52,7 @@ class TierLadderLoader(DataLoader):
         return [ladder for _ in keys]
 
 
-class BenefitsUpToLevelLoader(DataLoader):
+class BenefitsUpToLevelLoader(SharedLoader):
     def __init__(self, reader: Reader):
         super().__init__()
         self.reader = reader
@@ -52,7 +62,7 @@ class BenefitsUpToLevelLoader(DataLoader):
         return [found[level] for level in levels]
 
 
-class PointsExpiringSoonLoader(DataLoader):
+class PointsExpiringSoonLoader(SharedLoader):
     def __init__(self, reader: Reader, now: datetime, program: Program):
         super().__init__()
         self.reader, self.now = reader, now
@@ -63,7 +73,7 @@ class PointsExpiringSoonLoader(DataLoader):
         return [found.get(m) for m in member_ids]
 
 
-class CheckInStatusLoader(DataLoader):
+class CheckInStatusLoader(SharedLoader):
     def __init__(self, reader: Reader, now: datetime, program: Program):
         super().__init__()
         self.reader, self.program = reader, program
@@ -77,7 +87,7 @@ class CheckInStatusLoader(DataLoader):
                 for m in member_ids]
 
 
-class PageLoader(DataLoader):
+class PageLoader(SharedLoader):
     """A page of a member's list; each distinct page asked for is one statement."""
 
     def __init__(self, fetch):
@@ -88,7 +98,7 @@ class PageLoader(DataLoader):
         return [await self.fetch(*key) for key in keys]
 
 
-class CouponCountLoader(DataLoader):
+class CouponCountLoader(SharedLoader):
     def __init__(self, reader: Reader, now: datetime):
         super().__init__()
         self.reader, self.now = reader, now
@@ -98,7 +108,7 @@ class CouponCountLoader(DataLoader):
         return [counts[key] for key in keys]
 
 
-class NotificationCountsLoader(DataLoader):
+class NotificationCountsLoader(SharedLoader):
     def __init__(self, reader: Reader):
         super().__init__()
         self.reader = reader

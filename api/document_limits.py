@@ -272,6 +272,12 @@ class CheckedDocument:
     shape: DocumentShape | None
     validation_errors: list[GraphQLError] | None = None
 
+    def single_operation_name(self) -> str | None:
+        """The name of the document's one operation: what runs when no operationName is sent."""
+        if self.shape is None or len(self.shape.operations) != 1 or self.shape.operations[0].name is None:
+            return None
+        return self.shape.operations[0].name.value
+
 
 class DocumentChecks:
     """The checks of one schema, with their cache of documents by text (shared by every request)."""

@@ -3,19 +3,19 @@
 Whatever a client sends, it gets a JSON answer with a clear message and its request id: a body that
 is not UTF-8 or not JSON, JSON nested beyond reason or holding a 50,000-digit number, or JSON of the
 wrong shape (`null`, a number, a batch holding something other than operations) is a 400; an
-unsupported content type a 415. Each is logged as one line, never a traceback.
+unsupported content type a 415. Each is logged as one line (the request's, `api.observability`), never a
+traceback.
 """
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any, Mapping
 
 from cross_web import HTTPException
 from starlette.responses import JSONResponse
 from strawberry.http import GraphQLRequestData
 
-log = logging.getLogger("loyalty.http")
+from api import observability
 REQUEST_ID_HEADER = "x-request-id"
 JSON_TYPES = ("application/json", "application/graphql-response+json")
 
@@ -33,7 +33,10 @@ def error_response(status: int, message: str, request_id: str, code: str | None 
 
 
 def refused(request_id: str, status: int, message: str) -> JSONResponse:
-    log.info("request %s: %s %s", request_id, status, message)
+    """A request refused before GraphQL; its reason goes into the request's one log line."""
+    stats = observability.CURRENT.get()
+    if stats is not None:
+        stats.refusal = message
     return error_response(status, message, request_id)
 
 

@@ -161,6 +161,7 @@ class Settings:
     old_data_keys: tuple[bytes, ...] = ()
     rate_limits: dict[str, tuple[int, int]] = field(default_factory=dict)
     redis_url: str | None = None
+    metrics_token: str | None = None
     trusted_proxies: tuple = ()
     limits: RequestLimits = RequestLimits()
     database: DatabaseSettings = API_DATABASE
@@ -180,6 +181,12 @@ class Settings:
             problems.append(f"LOYALTY_ENV must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
         if environment == "production":
             _production_keys(env.get("LOYALTY_SECRET_KEY"), env.get("LOYALTY_DATA_KEY"), problems)
+            if not env.get("DATABASE_URL"):
+                problems.append("DATABASE_URL is required in production (postgresql+asyncpg://user@host/db): "
+                                "the development SQLite file is not a production database")
+            if not (env.get("LOYALTY_WECHAT_APPID") and env.get("LOYALTY_WECHAT_SECRET")):
+                problems.append("LOYALTY_WECHAT_APPID and LOYALTY_WECHAT_SECRET are required in production "
+                                "(the mini-program's credentials, for jscode2session)")
         data_key = _data_key("LOYALTY_DATA_KEY", env.get("LOYALTY_DATA_KEY") or DEV_DATA_KEY, problems)
         old_keys = tuple(_data_key("LOYALTY_DATA_OLD_KEYS", part, problems)
                          for part in (env.get("LOYALTY_DATA_OLD_KEYS") or "").split(",") if part.strip())
@@ -204,6 +211,7 @@ class Settings:
             old_data_keys=old_keys,
             rate_limits=_rate_limits(env.get("LOYALTY_RATE_LIMITS"), environment, problems),
             redis_url=env.get("REDIS_URL") or None,
+            metrics_token=env.get("LOYALTY_METRICS_TOKEN") or None,
             trusted_proxies=_networks(env.get("LOYALTY_TRUSTED_PROXIES"), problems),
             limits=RequestLimits(
                 max_depth=integer("LOYALTY_MAX_QUERY_DEPTH", defaults.max_depth, 2),

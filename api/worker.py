@@ -7,6 +7,7 @@ import signal
 from datetime import datetime
 from typing import Callable
 
+from api import observability
 from domain.clock import Clock, SystemClock
 from domain.jobs import JobResult, run_due_jobs
 from domain.program import Program
@@ -18,8 +19,13 @@ log = logging.getLogger("loyalty.worker")
 
 
 async def run_jobs_once(database: Database, program: Program, now: datetime) -> list[JobResult]:
-    """Every job due at `now`, each under its lock so that two runners never run one job at once."""
-    return await run_due_jobs(lambda: SqlUnitOfWork(database), program, now, job_lock(database))
+    """Every job due at `now`, each under its lock so that two runners never run one job at once; each
+    counted and timed in the metrics."""
+    return await run_due_jobs(lambda: SqlUnitOfWork(database), program, now, job_lock(database), job_done)
+
+
+def job_done(result: JobResult, seconds: float) -> None:
+    observability.job_done(result.job, result.status.replace(" ", "_"), result.processed, seconds)
 
 
 async def run_worker(database: Database, program: Program, interval: float = 60, clock: Clock = SystemClock(),

@@ -88,6 +88,16 @@ class Database:
             self.read_engine = self.write_engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @property
+    def capacity(self) -> int:
+        """Connections the pool may open (PostgreSQL; 0 for SQLite, whose connections are files)."""
+        return 0 if self.is_sqlite else self.settings.pool_size + self.settings.max_overflow
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without its password, for messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    @property
     def engines(self) -> tuple[AsyncEngine, ...]:
         """The engines that own a pool (on PostgreSQL the read engine is the write engine's, with other
         options; its events are the write engine's)."""

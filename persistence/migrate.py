@@ -1,10 +1,12 @@
 """`loyalty db upgrade`: Alembic migrations to head, then the program's catalog into the tables."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from domain.program import Program
 from persistence.catalog import sync_program
@@ -23,6 +25,12 @@ def _upgrade(connection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration's revision: what a migrated database is at."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 class MigrationError(RuntimeError):

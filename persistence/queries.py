@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Sequence
 
-from sqlalchemy import Table, and_, case, func, select, tuple_
+from sqlalchemy import Table, and_, case, func, select, text, tuple_
+from sqlalchemy.exc import DBAPIError
 
 from persistence.database import Reader
 from persistence.tables import (
-    api_keys, audit_log, benefits, check_ins, coupons, members, notifications, orders, point_entries, points_lots,
-    rewards, sessions, staff, tiers,
+    api_keys, audit_log, benefits, check_ins, coupons, job_runs, members, notifications, orders, point_entries,
+    points_lots, rewards, sessions, staff, tiers,
 )
 
 
@@ -117,6 +118,27 @@ async def reward_page(reader: Reader, after: tuple[int, int] | None, limit: int)
     return list(await reader.execute(
         select(rewards).where(rewards.c.active.is_(True), _after(order, after, descending=False))
         .order_by(*order).limit(limit)))
+
+
+async def ping(reader: Reader) -> None:
+    await reader.execute(text("SELECT 1"))
+
+
+async def migration_version(reader: Reader) -> str | None:
+    """The Alembic revision the database is at (None before the first migration)."""
+    try:
+        return (await reader.execute(text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()
+    except DBAPIError:
+        return None
+
+
+async def last_job_runs(reader: Reader) -> list[tuple[str, float, int]]:
+    """(job, when it last completed a period as a Unix time, members it changed then), one row a job."""
+    latest = select(job_runs.c.job, func.max(job_runs.c.completed_at).label("at")).group_by(job_runs.c.job).subquery()
+    rows = await reader.execute(select(job_runs.c.job, job_runs.c.completed_at, job_runs.c.processed)
+                                .join(latest, (latest.c.job == job_runs.c.job) & (latest.c.at == job_runs.c.completed_at))
+                                .order_by(job_runs.c.job))
+    return [(row.job, row.completed_at.timestamp(), row.processed) for row in rows]
 
 
 async def tier_codes(reader: Reader) -> list[str]:

@@ -231,7 +231,8 @@ def production_env(**more: str) -> dict[str, str]:
     refused), and WeChat credentials."""
     return {"LOYALTY_ENV": "production", "LOYALTY_SECRET_KEY": secrets.token_urlsafe(48),
             "LOYALTY_DATA_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-            "LOYALTY_WECHAT_APPID": "wx-production", "LOYALTY_WECHAT_SECRET": secrets.token_hex(16), **more}
+            "LOYALTY_WECHAT_APPID": "wx-production", "LOYALTY_WECHAT_SECRET": secrets.token_hex(16),
+            "DATABASE_URL": "sqlite+aiosqlite:///production-settings-only.db", **more}
 
 
 @pytest.fixture

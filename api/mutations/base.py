@@ -13,6 +13,7 @@ from typing import Awaitable, Callable, TypeVar
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
+from api import observability
 from api.access import may_see
 from api.auth import IntegrationCaller, MemberCaller, StaffCaller, issue_access_token
 from api.ids import from_global_id, pk_of
@@ -29,8 +30,11 @@ ATTEMPTS = 3
 
 
 class Refused(Exception):
+    """userErrors for a mutation's payload. Every userError answered is made here, so here they are counted."""
+
     def __init__(self, errors: list[UserError]):
         self.errors = errors
+        observability.user_errors([error.code.value for error in errors])
 
 
 def user_error(error: LoyaltyError) -> UserError:
@@ -47,6 +51,7 @@ async def check_rate(info: strawberry.Info, name: str, key) -> None:
     try:
         await info.context.services.rate_limits.check(name, key)
     except RateLimited as limit:
+        observability.RATE_LIMITED.labels(name).inc()
         raise rate_limited(limit) from None
 
 

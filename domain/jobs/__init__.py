@@ -7,7 +7,9 @@ are retained before birthday gifts look at them and before tier reminders are se
 """
 from __future__ import annotations
 
+import time
 from datetime import datetime
+from typing import Callable
 
 from domain.jobs.grants import BIRTHDAY_GIFT, MONTHLY_BONUS, grant_birthday_gifts, grant_monthly_bonus
 from domain.jobs.points import ANNUAL_CLEARING, POINTS_EXPIRY, clear_annually, expire_points, expiry_settlement
@@ -33,13 +35,17 @@ JOBS = (
 )
 
 
-async def run_due_jobs(new_uow: NewUnitOfWork, program: Program, now: datetime,
-                       lock: JobLock = unlocked) -> list[JobResult]:
-    """Every job due at `now`, in order. A job whose lock another runner holds is skipped this time."""
+async def run_due_jobs(new_uow: NewUnitOfWork, program: Program, now: datetime, lock: JobLock = unlocked,
+                       done: Callable[[JobResult, float], None] | None = None) -> list[JobResult]:
+    """Every job due at `now`, in order. A job whose lock another runner holds is skipped this time.
+    `done(result, seconds)` hears of each job as it ends (the worker's metrics)."""
     results = []
     for name, job in JOBS:
+        started = time.perf_counter()
         async with lock(name) as held:
             results.append(await job(new_uow, program, now) if held else JobResult(name, None, status=LOCKED))
+        if done is not None:
+            done(results[-1], time.perf_counter() - started)
     return results
 
 

@@ -147,4 +147,5 @@ def test_every_problem_with_the_settings_is_named_at_once_one_line_each():
                            "LOYALTY_RATE_LIMITS": "login_ip=fast", "LOYALTY_DB_POOL_SIZE": "0"})
     lines = str(refused.value).splitlines()
     assert [line.split(" ")[0].rstrip(":") for line in lines] == [
-        "LOYALTY_SECRET_KEY", "LOYALTY_DATA_KEY", "LOYALTY_RATE_LIMITS", "LOYALTY_MAX_BATCH", "LOYALTY_DB_POOL_SIZE"]
+        "LOYALTY_SECRET_KEY", "LOYALTY_DATA_KEY", "DATABASE_URL", "LOYALTY_WECHAT_APPID", "LOYALTY_RATE_LIMITS",
+        "LOYALTY_MAX_BATCH", "LOYALTY_DB_POOL_SIZE"]

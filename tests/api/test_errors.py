@@ -334,3 +334,11 @@ async def test_overlong_strings_are_refused_without_leaks(api, member):
     assert [e["code"] for e in profile["updateProfile"]["userErrors"]] == ["INVALID_INPUT"]
     home = (await api.data("MemberHome", token=member["token"], now=MONDAY))["me"]
     assert home["pointsBalance"] == 100 and home["nickname"] is None
+
+
+async def test_a_field_failing_beside_others_that_share_a_loader_is_answered(api, member):
+    """graphql-core cancels the siblings of a failed field; the ones waiting elsewhere on the same loader
+    (the tier ladder) must still get their answer, and the request its error (the fuzzer found a 500)."""
+    query = '{ me { tier { code } pointHistory(first: 5, after: "bad") { edges { cursor } } } tiers { code } }'
+    result = graphql_error(await api.post(query, token=member["token"], now=MONDAY), "BAD_USER_INPUT")
+    assert result["data"] is None and result["errors"][0]["path"] == ["me", "pointHistory"]
