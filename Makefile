@@ -20,9 +20,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/loyalty db upgrade
 	$(BIN)/loyalty seed demo
-	@$(BIN)/loyalty apikey create --name graphiql
+	@$(BIN)/loyalty apikey create --name graphiql --replace
 	@echo
-	@echo "GraphiQL: http://$(HOST):$(PORT)/graphql  (paste the headers above into its Headers tab as JSON)"
+	@echo "GraphiQL: http://$(HOST):$(PORT)/graphql  (paste the headers above into its Headers tab as JSON;"
+	@echo "          another port or address: make run PORT=9000 HOST=0.0.0.0)"
 	$(BIN)/loyalty serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from api.auth import Caller, IntegrationCaller, MemberCaller, StaffCaller
-from api.errors import forbidden, unauthenticated
+from api.auth import ENDED, EXPIRED, INVALID_KEY, INVALID_TOKEN, Anonymous, Caller, IntegrationCaller, MemberCaller, \
+    StaffCaller
+from api.errors import ExpectedError, forbidden, unauthenticated
 from domain.access import Permission, Scope, role_may, scopes_read
 
 log = logging.getLogger("loyalty.access")
@@ -21,12 +22,29 @@ def _denied(caller: Caller, what: str):
     return forbidden()
 
 
+WHY = {
+    ENDED: "This session has ended (signed out, or ended to keep the account safe): sign in again.",
+    INVALID_TOKEN: "This access token is not one this service issued: sign in again.",
+    INVALID_KEY: "This API key is unknown or has been revoked.",
+}
+
+
+def _nobody(caller: Caller, message: str | None = None) -> ExpectedError:
+    """No caller: TOKEN_EXPIRED when a refresh would do, else UNAUTHENTICATED saying what went wrong."""
+    why = caller.why if isinstance(caller, Anonymous) else None
+    if why == EXPIRED:
+        return ExpectedError("This access token has expired: get a new one with refreshAccessToken.", "TOKEN_EXPIRED")
+    if why in WHY:
+        return unauthenticated(WHY[why])
+    return unauthenticated(message) if message else unauthenticated()
+
+
 def require_member(caller: Caller) -> int:
     if isinstance(caller, MemberCaller):
         return caller.member_id
     if isinstance(caller, (IntegrationCaller, StaffCaller)):
         raise forbidden("This operation is for members.")
-    raise unauthenticated()
+    raise _nobody(caller)
 
 
 def require_integration(caller: Caller, scope: Scope) -> IntegrationCaller:
@@ -37,7 +55,7 @@ def require_integration(caller: Caller, scope: Scope) -> IntegrationCaller:
         return caller
     if isinstance(caller, (MemberCaller, StaffCaller)):
         raise forbidden("This operation is for integrations (X-API-Key).")
-    raise unauthenticated("Send X-API-Key: <key> to call integration operations.")
+    raise _nobody(caller, "Send X-API-Key: <key> to call integration operations.")
 
 
 def require_staff(caller: Caller, permission: Permission | None = None) -> StaffCaller:
@@ -48,7 +66,7 @@ def require_staff(caller: Caller, permission: Permission | None = None) -> Staff
         return caller
     if isinstance(caller, (MemberCaller, IntegrationCaller)):
         raise forbidden("This operation is for staff.")
-    raise unauthenticated("Sign in as staff first (staffLogin).")
+    raise _nobody(caller, "Sign in as staff first (staffLogin).")
 
 
 def require_session(caller: Caller) -> MemberCaller | StaffCaller:
@@ -56,7 +74,7 @@ def require_session(caller: Caller) -> MemberCaller | StaffCaller:
         return caller
     if isinstance(caller, IntegrationCaller):
         raise forbidden("Integrations have no session.")
-    raise unauthenticated()
+    raise _nobody(caller)
 
 
 def may_see(caller: Caller, kind: str, owner_id: int | None) -> bool:

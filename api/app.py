@@ -33,8 +33,8 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from api.auth import (
-    MEMBER_AUDIENCE, Anonymous, IntegrationCaller, InvalidToken, MemberCaller, StaffCaller, hash_api_key,
-    read_access_token,
+    ENDED, EXPIRED, INVALID_KEY, INVALID_TOKEN, MEMBER_AUDIENCE, Anonymous, IntegrationCaller, InvalidToken,
+    MemberCaller, StaffCaller, hash_api_key, read_access_token,
 )
 from api import observability
 from api.context import Context, Services
@@ -91,30 +91,35 @@ def client_ip(request: Request, settings: Settings) -> str | None:
 
 
 async def identify(request: Request, services: Services, reader: Reader):
-    """The caller: a bearer token naming a live session, or an active API key, or nobody. A bad or
-    dead token is nobody (the operation then says UNAUTHENTICATED where it needs somebody)."""
+    """The caller: a bearer token naming a live session, or an active API key, or nobody. Credentials that
+    do not hold make nobody, with the reason (`Anonymous.why`): an operation that needs somebody then says
+    TOKEN_EXPIRED (refresh) or UNAUTHENTICATED (sign in again), and why."""
     authorization = request.headers.get("authorization", "")
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            return Anonymous()
+            return Anonymous(INVALID_TOKEN)
         try:
-            claims = read_access_token(services.settings.secret_key, token.strip())
+            claims = read_access_token(services.settings.secret_key, token.strip(), datetime.now(timezone.utc))
         except InvalidToken:
-            return Anonymous()
+            return Anonymous(INVALID_TOKEN)
         session = await queries.live_session(reader, claims.session_token_id)
         if session is None:
-            return Anonymous()
+            return Anonymous(ENDED)
+        if claims.expired:
+            return Anonymous(EXPIRED)
         if claims.audience == MEMBER_AUDIENCE:
-            return MemberCaller(session.member_id, session.id) if session.member_id is not None else Anonymous()
+            return MemberCaller(session.member_id, session.id) if session.member_id is not None \
+                else Anonymous(INVALID_TOKEN)
         if session.staff_id is not None and session.disabled_at is None:
             return StaffCaller(session.staff_id, session.username, session.role, session.id)
-        return Anonymous()
+        return Anonymous(ENDED if session.staff_id is not None else INVALID_TOKEN)
     api_key = request.headers.get("x-api-key")
     if api_key:
         row = await queries.active_api_key(reader, hash_api_key(api_key.strip()))
         if row is not None:
             return IntegrationCaller(api_key_id=row.id, name=row.name, scopes=parse_scopes(row.scopes))
+        return Anonymous(INVALID_KEY)
     return Anonymous()
 
 

@@ -23,9 +23,18 @@ STAFF_AUDIENCE = "loyalty-staff"
 API_KEY_PREFIX = "lk_"
 
 
+EXPIRED = "EXPIRED"              # an access token past its time, of a live session: refresh it
+ENDED = "ENDED"                  # a token of a session that has ended (logout, refresh-token reuse, 注销)
+INVALID_TOKEN = "INVALID_TOKEN"  # not a token this service signed
+INVALID_KEY = "INVALID_KEY"      # an API key that is unknown or revoked
+
+
 @dataclass(frozen=True)
 class Anonymous:
-    pass
+    """Nobody; or somebody whose credentials did not hold, `why` saying how, so that a client can tell
+    "refresh the token" from "sign in again"."""
+
+    why: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,7 @@ Caller = Anonymous | MemberCaller | StaffCaller | IntegrationCaller
 class TokenClaims:
     audience: str
     session_token_id: str
+    expired: bool
 
 
 class InvalidToken(Exception):
@@ -70,14 +80,14 @@ def issue_access_token(secret: str, audience: str, session_token_id: str, now: d
     return token, expires_at
 
 
-def read_access_token(secret: str, token: str) -> TokenClaims:
-    """The claims of a token this service signed that has not expired (by the real clock)."""
+def read_access_token(secret: str, token: str, now: datetime) -> TokenClaims:
+    """The claims of a token this service signed, and whether it has expired at `now` (the real clock)."""
     try:
         claims = jwt.decode(token, secret, algorithms=[TOKEN_ALGORITHM], audience=[MEMBER_AUDIENCE, STAFF_AUDIENCE],
-                            options={"require": ["exp", "aud", "sid"]})
-        if not isinstance(claims["sid"], str) or not 0 < len(claims["sid"]) <= 64:
+                            options={"require": ["exp", "aud", "sid"], "verify_exp": False})
+        if not isinstance(claims["sid"], str) or not 0 < len(claims["sid"]) <= 64 or not isinstance(claims["exp"], int):
             raise ValueError("sid")
-        return TokenClaims(claims["aud"], claims["sid"])
+        return TokenClaims(claims["aud"], claims["sid"], expired=claims["exp"] <= now.timestamp())
     except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
         raise InvalidToken(str(exc)) from None
 

@@ -42,6 +42,8 @@ def seed_demo(args) -> None:
     from api.demo import seed_demo as seed
 
     settings = _settings()
+    if settings.is_production:
+        _refused("seed demo makes demo members with points and prints a working token: not in production")
     program = load_program(settings.program_path)
     now = datetime.now(timezone.utc)
     _, session_token_id = asyncio.run(_with_database(settings, lambda db: seed(db, program, now)))
@@ -68,7 +70,8 @@ def apikey_create(args) -> None:
 
     async def create(database):
         async with SqlUnitOfWork(database) as uow:
-            await create_api_key(uow, datetime.now(timezone.utc), args.name, scopes, key_hash, key[:10])
+            await create_api_key(uow, datetime.now(timezone.utc), args.name, scopes, key_hash, key[:10],
+                                 replacing=args.replace)
 
     try:
         asyncio.run(_with_database(settings, create))
@@ -213,6 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     apikey = commands.add_parser("apikey", help="integration API keys").add_subparsers(dest="apikey_command", required=True)
     create = apikey.add_parser("create", help="create a key (printed once, as the last line)")
     create.add_argument("--name", required=True)
+    create.add_argument("--replace", action="store_true", help="revoke the active keys of this name first")
     create.add_argument("--scopes", help="space-separated, of: " + " ".join(sorted(s.value for s in ALL_SCOPES))
                         + " (default: all of them)")
     create.set_defaults(run=apikey_create)

@@ -154,13 +154,13 @@ class _LastJobRuns:
 ACCESS = logging.getLogger("loyalty.access")
 
 
-def configure_logging(production: bool, level: int = logging.INFO) -> None:
+def configure_logging(production: bool, level: int = logging.INFO, stream=None) -> None:
     """One JSON object a line in production (for a log pipeline), readable text otherwise. Personal data
     never reaches a record: no header, token, key or variable is logged, and phone numbers are masked
     (`api.errors.RedactPersonalData`)."""
     from api.errors import RedactPersonalData
 
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     if production:
         from pythonjsonlogger.json import JsonFormatter
         handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s",

@@ -10,8 +10,11 @@ from domain.ports import UnitOfWork
 NAME_MAX = 64
 
 
-async def create_api_key(uow: UnitOfWork, now: datetime, name: str, scopes: list[str], key_hash: str, prefix: str) -> int:
-    """A key named 1–64 printable characters, carrying the scopes of `domain.access.Scope` it names."""
+async def create_api_key(uow: UnitOfWork, now: datetime, name: str, scopes: list[str], key_hash: str, prefix: str,
+                         replacing: bool = False) -> int:
+    """A key named 1–64 printable characters, carrying the scopes of `domain.access.Scope` it names.
+    `replacing`: the active keys of that name are revoked in the same transaction (a key is shown once, so
+    a fresh one is the way to have it again, and the old ones should not pile up)."""
     name = name.strip()
     if not name or len(name) > NAME_MAX or not name.isprintable():
         raise invalid("name", f"name must be 1 to {NAME_MAX} printable characters.")
@@ -21,6 +24,8 @@ async def create_api_key(uow: UnitOfWork, now: datetime, name: str, scopes: list
         raise invalid("scopes", str(exc)) from None
     if not parsed:
         raise invalid("scopes", "Give the key at least one scope.")
+    if replacing:
+        await uow.api_keys.revoke_named(name, now)
     key_id = await uow.api_keys.add(name, key_hash, prefix, " ".join(sorted(s.value for s in parsed)), now)
     await uow.commit()
     return key_id

@@ -121,6 +121,9 @@ class ApiKeyRepository(Protocol):
     async def revoke(self, key_id: int, now: datetime) -> bool:
         """False when there is no such key or it was revoked already."""
 
+    async def revoke_named(self, name: str, now: datetime) -> int:
+        """Revoke every active key of this name; how many there were."""
+
 
 class UnitOfWork(Protocol):
     """One transaction. Leaving it without `commit()` rolls everything back."""

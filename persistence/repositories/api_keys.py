@@ -17,6 +17,11 @@ class SqlApiKeyRepository:
             name=name, key_hash=key_hash, prefix=prefix, scopes=scopes, created_at=now).returning(api_keys.c.id))
         return result.scalar_one()
 
+    async def revoke_named(self, name: str, now: datetime) -> int:
+        result = await self.conn.execute(update(api_keys).where(api_keys.c.name == name, api_keys.c.revoked_at.is_(None))
+                                         .values(revoked_at=now))
+        return result.rowcount
+
     async def revoke(self, key_id: int, now: datetime) -> bool:
         result = await self.conn.execute(update(api_keys).where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
                                          .values(revoked_at=now))

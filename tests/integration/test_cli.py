@@ -7,6 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from persistence.migrate import head_revision
+from tests.conftest import production_env
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -158,3 +161,73 @@ def test_api_keys_are_created_with_the_scopes_asked_for(cli):
     assert "with scopes orders:write coupons:write" in scoped
     refused = cli("apikey", "create", "--name", "pos", "--scopes", "everything", check=False)
     assert refused.returncode == 2 and "unknown scope 'everything'" in refused.stderr
+
+
+def test_production_names_every_missing_setting_at_once_without_a_traceback(tmp_path):
+    env = {"PATH": os.environ["PATH"], "LOYALTY_ENV": "production", "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "api.cli", "serve"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert all(line.startswith("loyalty: ") for line in lines)
+    named = " ".join(lines)
+    for setting in ("LOYALTY_SECRET_KEY", "LOYALTY_DATA_KEY", "DATABASE_URL", "LOYALTY_WECHAT_APPID"):
+        assert setting in named, setting
+
+
+def test_serve_on_an_unmigrated_database_says_to_upgrade_it(tmp_path):
+    env = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'new.db'}", LOYALTY_ENV="development")
+    done = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--port", "0"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == "loyalty: the database is at migration none, not " \
+        f"{head_revision()}: run `loyalty db upgrade` first"
+
+
+def test_seed_demo_refuses_in_production(cli, tmp_path):
+    env = {**cli.env, **production_env(DATABASE_URL=cli.env["DATABASE_URL"])}
+    done = subprocess.run([sys.executable, "-m", "api.cli", "seed", "demo"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "not in production" in done.stderr and "Bearer" not in done.stdout
+
+
+def test_a_replaced_api_key_stops_working_and_keys_do_not_pile_up(cli):
+    import sqlite3
+
+    cli("db", "upgrade")
+    keys = [cli("apikey", "create", "--name", "graphiql", "--replace").stdout.strip().splitlines()[-1]
+            for _ in range(3)]
+    with sqlite3.connect(cli.env["DATABASE_URL"].split("///", 1)[1]) as conn:
+        active = conn.execute("SELECT prefix FROM api_keys WHERE name = 'graphiql' AND revoked_at IS NULL").fetchall()
+    assert active == [(keys[-1][:10],)]
+
+
+def test_several_workers_share_one_metrics_page(cli):
+    """`loyalty serve --workers 2`: requests land on either process, /metrics counts them all."""
+    import socket
+    import time
+
+    cli("db", "upgrade")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2"],
+                              cwd=ROOT, env=cli.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        for _ in range(20):  # a new connection each: the kernel spreads them over the two processes
+            assert httpx.post(f"{base}/graphql", json={"query": "query Tiers { tiers { code } }"}).status_code == 200
+        page = httpx.get(f"{base}/metrics").text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    counted = [line for line in page.splitlines()
+               if line.startswith('loyalty_operations_total{operation="Tiers",outcome="ok"}')]
+    assert counted and float(counted[0].split()[-1]) == 20.0

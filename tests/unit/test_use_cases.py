@@ -439,6 +439,12 @@ class FakeApiKeys:
         self.s.api_keys[key_id] = {"name": name, "hash": key_hash, "scopes": scopes, "revoked_at": None}
         return key_id
 
+    async def revoke_named(self, name: str, now: datetime) -> int:
+        named = [key_id for key_id, key in self.s.api_keys.items() if key["name"] == name and not key["revoked_at"]]
+        for key_id in named:
+            await self.revoke(key_id, now)
+        return len(named)
+
     async def revoke(self, key_id: int, now: datetime) -> bool:
         key = self.s.api_keys.get(key_id)
         if key is None or key["revoked_at"] is not None:
