@@ -28,7 +28,7 @@ EXPECTED_OPERATIONS = {
     "member-account.graphql": {"RefreshAccessToken", "Logout", "BindPhoneNumber", "DeregisterMember",
                                "MyNotifications", "MarkNotificationsRead"},
     "staff.graphql": {"StaffLogin", "StaffAccount", "FindMember", "MemberAccount", "AdjustPoints", "AuditLog",
-                      "ApiKeys", "CreateApiKey", "RevokeApiKey", "StaffLogout"},
+                      "ApiKeys", "CreateApiKey", "RevokeApiKey"},
 }
 
 
