@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from api.auth import ENDED, EXPIRED, INVALID_KEY, INVALID_TOKEN, Anonymous, Caller, IntegrationCaller, MemberCaller, \
-    StaffCaller
+from api.auth import (
+    ENDED, EXPIRED, INVALID_KEY, INVALID_TOKEN, Anonymous, Caller, IntegrationCaller, MemberCaller, StaffCaller,
+)
 from api.errors import ExpectedError, forbidden, unauthenticated
 from domain.access import Permission, Scope, role_may, scopes_read
 

@@ -33,9 +33,8 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from graphql import (
-    DocumentNode, FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLError, GraphQLSchema,
-    InlineFragmentNode, OperationDefinitionNode, OperationType, SelectionSetNode, get_named_type, is_composite_type,
-    parse,
+    DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLError, GraphQLSchema, InlineFragmentNode,
+    OperationDefinitionNode, OperationType, SelectionSetNode, get_named_type, is_composite_type, parse,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
@@ -44,7 +43,6 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from api.pagination import MAX_PAGE
-from api.settings import RequestLimits
 
 CONNECTION_COST = 2
 MUTATION_COST = 10
@@ -53,6 +51,20 @@ MAX_NESTING = 64           # selection sets, or fragment spreads, inside one ano
 CACHED_DOCUMENTS = 256
 SATURATE = 1 << 62         # counts stop growing here: a refusal needs no exact 3^30
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """What one request may ask for, checked before it runs."""
+
+    max_depth: int = 8
+    max_aliases: int = 15
+    max_tokens: int = 2000
+    max_fields: int = 1000
+    max_query_cost: int = 1000
+    max_batch: int = 5
+    max_body_bytes: int = 64 * 1024
+    timeout_seconds: float = 10.0
 
 
 class Refusal(Exception):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,25 +151,6 @@ class _LastJobRuns:
 # --- logs -------------------------------------------------------------------------------------------------------
 
 ACCESS = logging.getLogger("loyalty.access")
-
-
-def configure_logging(production: bool, level: int = logging.INFO, stream=None) -> None:
-    """One JSON object a line in production (for a log pipeline), readable text otherwise. Personal data
-    never reaches a record: no header, token, key or variable is logged, and phone numbers are masked
-    (`api.errors.RedactPersonalData`)."""
-    from api.errors import RedactPersonalData
-
-    handler = logging.StreamHandler(stream or sys.stderr)
-    if production:
-        from pythonjsonlogger.json import JsonFormatter
-        handler.setFormatter(JsonFormatter("%(levelname)s %(name)s %(message)s", timestamp="time",
-                                           rename_fields={"levelname": "level", "name": "logger"}))
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactPersonalData())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
 
 
 def access_log(request_id: str, method: str, path: str, status: int, stats: RequestStats) -> None:

@@ -11,7 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from api.access import may_see, require_member, require_staff
 from api.auth import StaffCaller
 from api.dataloaders import LADDER
-from api.document_limits import DocumentChecks, RequestChecks
+from api.document_limits import DocumentChecks, RequestChecks, RequestLimits
 from api.errors import MaskUnexpectedErrors, bad_request, log_unexpected, unauthenticated
 from api.ids import from_global_id
 from api.mutations.base import Audit, record
@@ -29,7 +29,6 @@ from api.mutations.staff import adjust_points, create_api_key, revoke_api_key, s
 from api.mutations.update_profile import update_profile
 from api.mutations.use_coupon import use_coupon
 from api.pagination import check_first, decode_cursor, newest_first_page, page_of
-from api.settings import RequestLimits
 from api.types.coupon import Coupon
 from api.types.member import Member, mask_phone
 from api.types.node import Node

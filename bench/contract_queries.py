@@ -28,15 +28,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api.app import create_app  # noqa: E402
 from api.auth import MEMBER_AUDIENCE, issue_access_token  # noqa: E402
 from api.context import Services  # noqa: E402
-from api.demo import seed_demo  # noqa: E402
-from api.settings import Settings  # noqa: E402
-from api.wechat import DevelopmentWeChat  # noqa: E402
 from domain.program import load_program  # noqa: E402
 from persistence.database import Database  # noqa: E402
 from persistence.migrate import upgrade  # noqa: E402
+from server.app import create_app  # noqa: E402
+from server.demo import seed_demo  # noqa: E402
+from server.settings import Settings  # noqa: E402
+from server.wechat import DevelopmentWeChat  # noqa: E402
 
 POSTGRES_ADMIN = os.environ.get("LOYALTY_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 SECRET = "benchmark-secret-key-benchmark-secret-key"
@@ -85,7 +85,7 @@ async def statement_counts(database: Database, services: Services, token: str) -
 def time_member_home(url: str, token: str, requests: int) -> list[float]:
     port = free_port()
     env = dict(os.environ, DATABASE_URL=url, LOYALTY_ENV="test", LOYALTY_SECRET_KEY=SECRET)
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port),
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "server.app:create_app", "--factory", "--port", str(port),
                                "--log-level", "warning"], cwd=ROOT, env=env)
     query = (ROOT / "operations" / "member-app.graphql").read_text()
     body = {"query": query, "operationName": "MemberHome"}

@@ -38,7 +38,6 @@ sys.path.insert(0, str(ROOT))
 from api.auth import MEMBER_AUDIENCE, issue_access_token  # noqa: E402
 from api.document_limits import DocumentChecks  # noqa: E402
 from api.schema import schema  # noqa: E402
-from api.settings import RequestLimits  # noqa: E402
 from domain import members as member_rules  # noqa: E402
 from domain.adjustments import adjust_points  # noqa: E402
 from domain.program import load_program  # noqa: E402
@@ -46,6 +45,7 @@ from persistence.database import Database  # noqa: E402
 from persistence.integrity import find_discrepancies  # noqa: E402
 from persistence.migrate import upgrade  # noqa: E402
 from persistence.unit_of_work import SqlUnitOfWork  # noqa: E402
+from server.settings import RequestLimits  # noqa: E402
 
 POSTGRES_ADMIN = os.environ.get("LOYALTY_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 SECRET = secrets.token_urlsafe(48)

@@ -21,20 +21,20 @@ import pytest
 from sqlalchemy import delete, event, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from api.app import create_app
 from api.auth import new_api_key
-from api.context import Services
-from api.settings import Settings
-from api.wechat import DevelopmentWeChat
-from domain.program import Program, load_program
 from domain.access import ALL_SCOPES
 from domain.api_keys import create_api_key
+from domain.program import Program, load_program
 from persistence.catalog import sync_program
 from persistence.database import Database
 from persistence.integrity import find_discrepancies
 from persistence.migrate import upgrade
 from persistence.tables import metadata
 from persistence.unit_of_work import SqlUnitOfWork
+from server.app import create_app
+from server.services import Services
+from server.settings import Settings
+from server.wechat import DevelopmentWeChat
 
 ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS = ROOT / "operations"  # what the clients send, the contract's operations among them

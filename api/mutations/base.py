@@ -20,8 +20,8 @@ from api.ids import from_global_id, pk_of
 from api.rate_limits import RateLimited
 from api.types.enums import UserError, UserErrorCode
 from api.types.member import Member
-from api.wechat import WeChatRefused
 from domain.errors import LoyaltyError, invalid
+from domain.wechat import WeChatRefused
 from persistence.repositories.audit import AuditRecord
 from persistence.unit_of_work import SqlUnitOfWork, WriteConflict
 

@@ -6,7 +6,7 @@ import strawberry
 
 from api.auth import MEMBER_AUDIENCE
 from api.mutations.base import (
-    Refused, check_rate, from_wechat, new_access_token, signed_in_member, real_now, run, wechat_code,
+    Refused, check_rate, from_wechat, new_access_token, real_now, run, signed_in_member, wechat_code,
 )
 from api.types.enums import UserError
 from api.types.member import Member

@@ -5,7 +5,6 @@ from datetime import date, datetime
 import strawberry
 
 from api.dataloaders import LADDER
-
 from api.ids import to_global_id
 from api.pagination import newest_first_page
 from api.types.coupon import Coupon, CouponConnection

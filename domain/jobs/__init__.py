@@ -14,8 +14,8 @@ from typing import Callable
 from domain.jobs.grants import BIRTHDAY_GIFT, MONTHLY_BONUS, grant_birthday_gifts, grant_monthly_bonus
 from domain.jobs.points import ANNUAL_CLEARING, POINTS_EXPIRY, clear_annually, expire_points, expiry_settlement
 from domain.jobs.reminders import (
-    CLEARING_REMINDER, COUPON_REMINDER, POINTS_REMINDER, TIER_REMINDER, remind_annual_clearing,
-    remind_coupons_expiring, remind_points_expiring, remind_tiers_expiring,
+    CLEARING_REMINDER, COUPON_REMINDER, POINTS_REMINDER, TIER_REMINDER, remind_annual_clearing, remind_coupons_expiring,
+    remind_points_expiring, remind_tiers_expiring,
 )
 from domain.jobs.runner import LOCKED, JobLock, JobResult, NewUnitOfWork, unlocked
 from domain.jobs.tiers import TIER_DEMOTION, TIER_RETENTION, demote_inactive, retain_tiers, retention_outcome

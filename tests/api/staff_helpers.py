@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from api.passwords import Argon2PasswordHasher
 from domain.staff import create_staff
 from persistence.unit_of_work import SqlUnitOfWork
+from server.passwords import Argon2PasswordHasher
 
 PASSWORD = "correct horse battery staple"
 STAFF_LOGIN = """

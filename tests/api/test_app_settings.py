@@ -7,10 +7,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.app import create_app
-from api.context import Services
-from api.settings import DEV_DATA_KEY, DEV_SECRET_KEY, Settings, SettingsError
-from api.wechat import WeChatClient, WeChatRefused
+from server.app import create_app
+from server.services import Services
+from server.settings import DEV_DATA_KEY, DEV_SECRET_KEY, Settings, SettingsError
+from server.wechat import WeChatClient, WeChatRefused
 from tests.conftest import TEST_ENV, production_env
 
 

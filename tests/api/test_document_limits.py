@@ -6,7 +6,7 @@ from graphql import OperationDefinitionNode, parse
 
 from api.document_limits import DocumentChecks, DocumentShape, QueryCost, Refusal
 from api.schema import schema
-from api.settings import RequestLimits
+from server.settings import RequestLimits
 from tests.conftest import counting_statements
 
 LIMITS = RequestLimits()

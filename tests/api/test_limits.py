@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from api.wechat import DevelopmentWeChat
+from server.wechat import DevelopmentWeChat
 from tests.conftest import OPERATIONS, counting_statements, production_env
 
 NOW = "2026-03-02T12:00:00+08:00"

@@ -8,12 +8,12 @@ from datetime import datetime
 import httpx
 from sqlalchemy import func, select
 
-from api.wechat import WeChatClient
 from domain.jobs import grant_monthly_bonus
 from persistence.personal_data import PersonalDataCipher
 from persistence.reseal import reseal_personal_data
 from persistence.tables import members, metadata, point_entries, wechat_identities
 from persistence.unit_of_work import SqlUnitOfWork
+from server.wechat import WeChatClient
 from tests.api.member_views import MON, MemberViews
 
 BIND = """

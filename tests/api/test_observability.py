@@ -11,12 +11,12 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.app import create_app
-from api.context import Services
-from api.observability import configure_logging
-from api.settings import Settings
-from api.wechat import DevelopmentWeChat
-from api.worker import run_jobs_once
+from server.app import create_app
+from server.logs import configure_logging
+from server.services import Services
+from server.settings import Settings
+from server.wechat import DevelopmentWeChat
+from server.worker import run_jobs_once
 from tests.conftest import TEST_ENV
 
 MON = "2026-03-02T10:00:00+08:00"

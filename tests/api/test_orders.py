@@ -10,11 +10,8 @@ import asyncio
 
 import pytest
 
-
 from api.ids import to_global_id
-
-from tests.api.member_views import MON, TUE, WED, THU, FRI, MemberViews, dt
-
+from tests.api.member_views import FRI, MON, THU, TUE, WED, MemberViews, dt
 
 # ----------------------------------------------------------------------------- helpers
 

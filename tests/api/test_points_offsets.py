@@ -12,11 +12,8 @@ import asyncio
 
 import pytest
 
-
 from api.ids import to_global_id
-
-from tests.api.member_views import WED, THU, FRI, MemberViews, dt
-
+from tests.api.member_views import FRI, THU, WED, MemberViews, dt
 
 # ----------------------------------------------------------------------------- helpers
 

@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from api.rate_limits import MemoryLimiter
-from api.settings import Settings
+from server.settings import Settings
 from tests.conftest import TEST_ENV
 
 NOW = "2026-03-02T12:00:00+08:00"

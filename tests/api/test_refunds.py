@@ -11,8 +11,7 @@ import asyncio
 
 import pytest
 
-from tests.api.member_views import TUE, WED, THU, FRI, NEXT_TUE, MemberViews
-
+from tests.api.member_views import FRI, NEXT_TUE, THU, TUE, WED, MemberViews
 
 # ----------------------------------------------------------------------------- helpers
 

@@ -2,7 +2,7 @@
 a generic message carrying that id; expected errors keep their messages."""
 import logging
 
-from api.wechat import DevelopmentWeChat
+from server.wechat import DevelopmentWeChat
 
 BIND = 'mutation { bindPhoneNumber(input: {code: "13800138000"}) { userErrors { code } } }'
 

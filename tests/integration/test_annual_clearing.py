@@ -5,9 +5,7 @@ import pytest
 
 from domain.jobs import clear_annually, remind_annual_clearing, run_due_jobs
 from persistence.unit_of_work import SqlUnitOfWork
-from tests.integration.jobs_harness import (
-    Killed, assert_ledgers_agree, at, killed_after, notices, run_job,
-)
+from tests.integration.jobs_harness import Killed, assert_ledgers_agree, at, killed_after, notices, run_job
 
 pytestmark = pytest.mark.program("fresh-grocery")
 

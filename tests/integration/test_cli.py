@@ -19,7 +19,7 @@ def cli(tmp_path_factory):
                LOYALTY_ENV="test", LOYALTY_SECRET_KEY="cli-secret-key-cli-secret-key-cli-secret")
 
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, capture_output=True,
+        done = subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT, env=env, capture_output=True,
                               text=True, timeout=120)
         if check:
             assert done.returncode == 0, done.stderr
@@ -50,8 +50,8 @@ def test_upgrade_seed_key_and_verify(cli):
 
 
 async def test_printed_key_and_token_authenticate(cli):
-    from api.app import create_app
-    from api.settings import Settings
+    from server.app import create_app
+    from server.settings import Settings
 
     cli("db", "upgrade")
     token = cli("seed", "demo").stdout.strip().splitlines()[-1].removeprefix("Authorization: Bearer ")
@@ -100,7 +100,7 @@ def test_bad_program_file_is_named(cli, tmp_path):
     broken = tmp_path / "broken.toml"
     broken.write_text((ROOT / "programs" / "standard.toml").read_text().replace('timezone = "Asia/Shanghai"',
                                                                                'timezone = "Mars/Olympus"'))
-    done = subprocess.run([sys.executable, "-m", "api.cli", "db", "upgrade"], cwd=ROOT, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "server.cli", "db", "upgrade"], cwd=ROOT, capture_output=True, text=True,
                           env=dict(cli.env, LOYALTY_PROGRAM=str(broken)), timeout=60)
     assert done.returncode == 2
     assert "program.timezone: unknown time zone 'Mars/Olympus'" in done.stderr
@@ -113,7 +113,7 @@ def test_worker_runs_due_jobs_until_sigterm(cli):
 
     cli("db", "upgrade")
     cli("seed", "demo")
-    worker = subprocess.Popen([sys.executable, "-m", "api.cli", "worker", "--interval", "0.5"], cwd=ROOT,
+    worker = subprocess.Popen([sys.executable, "-m", "server.cli", "worker", "--interval", "0.5"], cwd=ROOT,
                               env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert worker.stdout.readline().startswith("worker: running due jobs every 0.5 s")
@@ -139,17 +139,17 @@ def test_worker_runs_due_jobs_until_sigterm(cli):
 
 def test_staff_accounts_take_their_password_from_stdin(cli):
     cli("db", "upgrade")
-    made = subprocess.run([sys.executable, "-m", "api.cli", "staff", "create", "--username", "ops.lead", "--role",
+    made = subprocess.run([sys.executable, "-m", "server.cli", "staff", "create", "--username", "ops.lead", "--role",
                            "OPERATIONS_MANAGER"], cwd=ROOT, env=cli.env, input="a long enough password\n",
                           capture_output=True, text=True, timeout=60)
     assert made.returncode == 0, made.stderr
     assert "staff member 'ops.lead' created with role OPERATIONS_MANAGER" in made.stdout
     assert "a long enough password" not in made.stdout + made.stderr
-    short = subprocess.run([sys.executable, "-m", "api.cli", "staff", "create", "--username", "other", "--role",
+    short = subprocess.run([sys.executable, "-m", "server.cli", "staff", "create", "--username", "other", "--role",
                             "ADMIN"], cwd=ROOT, env=cli.env, input="short\n", capture_output=True, text=True,
                            timeout=60)
     assert short.returncode == 2 and "password must be 12 to 256 characters" in short.stderr
-    taken = subprocess.run([sys.executable, "-m", "api.cli", "staff", "create", "--username", "ops.lead", "--role",
+    taken = subprocess.run([sys.executable, "-m", "server.cli", "staff", "create", "--username", "ops.lead", "--role",
                             "ADMIN"], cwd=ROOT, env=cli.env, input="a long enough password\n", capture_output=True,
                            text=True, timeout=60)
     assert taken.returncode == 2 and "is taken" in taken.stderr
@@ -165,7 +165,7 @@ def test_api_keys_are_created_with_the_scopes_asked_for(cli):
 
 def test_production_names_every_missing_setting_at_once_without_a_traceback(tmp_path):
     env = {"PATH": os.environ["PATH"], "LOYALTY_ENV": "production", "HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "api.cli", "serve"], cwd=ROOT, env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "server.cli", "serve"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
@@ -177,7 +177,7 @@ def test_production_names_every_missing_setting_at_once_without_a_traceback(tmp_
 
 def test_serve_on_an_unmigrated_database_says_to_upgrade_it(tmp_path):
     env = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'new.db'}", LOYALTY_ENV="development")
-    done = subprocess.run([sys.executable, "-m", "api.cli", "serve", "--port", "0"], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--port", "0"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip() == "loyalty: the database is at migration none, not " \
@@ -186,7 +186,7 @@ def test_serve_on_an_unmigrated_database_says_to_upgrade_it(tmp_path):
 
 def test_seed_demo_refuses_in_production(cli, tmp_path):
     env = {**cli.env, **production_env(DATABASE_URL=cli.env["DATABASE_URL"])}
-    done = subprocess.run([sys.executable, "-m", "api.cli", "seed", "demo"], cwd=ROOT, env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "server.cli", "seed", "demo"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 2 and "not in production" in done.stderr and "Bearer" not in done.stdout
 
@@ -211,7 +211,7 @@ def test_several_workers_share_one_metrics_page(cli):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port), "--workers", "2"],
+    server = subprocess.Popen([sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--workers", "2"],
                               cwd=ROOT, env=cli.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

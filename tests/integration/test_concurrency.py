@@ -5,8 +5,9 @@ on PostgreSQL it needs the member row lock.
 """
 import asyncio
 
-from persistence.tables import rewards
 from sqlalchemy import update
+
+from persistence.tables import rewards
 
 TUESDAY = "2026-03-03T12:00:00+08:00"
 

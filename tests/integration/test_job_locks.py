@@ -4,9 +4,9 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from api.worker import run_jobs_once
 from persistence.job_lock import job_lock
 from persistence.tables import point_entries
+from server.worker import run_jobs_once
 from tests.integration.jobs_harness import assert_ledgers_agree, at
 
 AFTER_EXPIRY = "2026-03-12T00:10:00+08:00"

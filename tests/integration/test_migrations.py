@@ -6,12 +6,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select
 
-from api.app import create_app
-from api.context import Services
-from api.wechat import DevelopmentWeChat
 from domain.sessions import token_hash
 from persistence.migrate import upgrade
 from persistence.tables import members, metadata, refresh_tokens, rewards, sessions, tiers
+from server.app import create_app
+from server.services import Services
+from server.wechat import DevelopmentWeChat
 from tests.conftest import GraphQLClient
 
 

@@ -9,11 +9,11 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from api.app import create_app
-from api.context import Services
-from api.settings import Settings
-from api.wechat import DevelopmentWeChat
 from persistence.database import Database, DatabaseSettings, Reader
+from server.app import create_app
+from server.services import Services
+from server.settings import Settings
+from server.wechat import DevelopmentWeChat
 from tests.conftest import TEST_ENV, GraphQLClient
 from tests.integration.test_concurrency import order, reward_id
 

@@ -4,8 +4,8 @@ import base64
 
 import pytest
 
-from api.settings import Settings, SettingsError
 from persistence.personal_data import PersonalDataCipher, PersonalDataError
+from server.settings import Settings, SettingsError
 
 OLD, NEW = b"o" * 32, b"n" * 32
 

@@ -7,11 +7,10 @@ Create Date: 2026-11-23 09:02:19.540621
 """
 from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import persistence.tables
-
 
 # revision identifiers, used by Alembic.
 revision: str = '0001'

@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from api.document_limits import RequestLimits
 from persistence.database import DEFAULT_URL, DatabaseSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,20 +30,6 @@ DEFAULT_RATE_LIMITS: dict[str, tuple[int, int]] = {
     "staff_login_user": (5, 900),   # staffLogin per username
     "member_mutations": (60, 60),   # every other mutation per member
 }
-
-
-@dataclass(frozen=True)
-class RequestLimits:
-    """What one request may ask for, checked before it runs."""
-
-    max_depth: int = 8
-    max_aliases: int = 15
-    max_tokens: int = 2000
-    max_fields: int = 1000
-    max_query_cost: int = 1000
-    max_batch: int = 5
-    max_body_bytes: int = 64 * 1024
-    timeout_seconds: float = 10.0
 
 
 # What one instance of the API asks of its database: a statement, a wait for a row lock or a transaction

@@ -2,7 +2,7 @@
 
 Before GraphQL sees a request: its body is held to `LOYALTY_MAX_BODY_BYTES` (413 past it), it gets a
 request id (the caller's X-Request-ID when it is a sane one; echoed in the response), it is read
-strictly (`api.http`: every malformed request is a 4xx in JSON), the caller is identified, and its
+strictly (`server.http`: every malformed request is a 4xx in JSON), the caller is identified, and its
 document is parsed and measured (`api.document_limits`). A request that takes longer than
 `LOYALTY_REQUEST_TIMEOUT` is cut off (504); a write it started runs to its end, and a retry with the
 same idempotency key replays it.
@@ -23,8 +23,8 @@ from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -32,25 +32,27 @@ from strawberry.asgi import GraphQL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from api import observability
 from api.auth import (
     ENDED, EXPIRED, INVALID_KEY, INVALID_TOKEN, MEMBER_AUDIENCE, Anonymous, IntegrationCaller, InvalidToken,
     MemberCaller, StaffCaller, hash_api_key, read_access_token,
 )
-from api import observability
-from api.context import Context, Services
-from api.graphiql import GRAPHIQL_FILES, graphiql_page
-from api.http import (
-    JSON_TYPES, REQUEST_ID_HEADER, decode_json, error_response, media_type, operations, query_parameters, refused,
-)
+from api.context import Context
 from api.schema import build_schema
-from api.settings import Settings
-from api.wechat import DevelopmentWeChat, WeChatClient
 from domain.access import parse_scopes
 from domain.clock import within_service_range
 from domain.program import load_program
 from persistence import queries
 from persistence.database import Database, Reader, is_unavailable
 from persistence.migrate import head_revision
+from server.graphiql import GRAPHIQL_FILES, graphiql_page
+from server.http import (
+    JSON_TYPES, REQUEST_ID_HEADER, decode_json, error_response, media_type, operations, query_parameters, refused,
+)
+from server.logs import configure_logging
+from server.services import Services
+from server.settings import Settings
+from server.wechat import DevelopmentWeChat, WeChatClient
 
 log = logging.getLogger("loyalty")
 NOW_HEADER = "x-loyalty-now"
@@ -175,7 +177,7 @@ class LoyaltyGraphQL(GraphQL):
             await reader.close()
 
     async def parse_http_body(self, request_adapter):
-        """Strictly: see `api.http`."""
+        """Strictly: see `server.http`."""
         if request_adapter.method == "GET":
             data = query_parameters(request_adapter.query_params)
         elif media_type(request_adapter.content_type) in JSON_TYPES:
@@ -350,7 +352,7 @@ def served_app() -> Starlette:
     """What `loyalty serve` runs in each worker process: the app of the environment's settings, logging
     as production or development wants."""
     settings = Settings.from_env()
-    observability.configure_logging(settings.is_production)
+    configure_logging(settings.is_production)
     return create_app(settings)
 
 

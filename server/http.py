@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from strawberry.http import GraphQLRequestData
 
 from api import observability
+
 REQUEST_ID_HEADER = "x-request-id"
 JSON_TYPES = ("application/json", "application/graphql-response+json")
 

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
 
 import httpx
+
+from domain.wechat import WeChatIdentity, WeChatRefused
 
 CODE2SESSION_URL = "https://api.weixin.qq.com/sns/jscode2session"
 STABLE_TOKEN_URL = "https://api.weixin.qq.com/cgi-bin/stable_token"
 PHONE_NUMBER_URL = "https://api.weixin.qq.com/wxa/business/getuserphonenumber"
-
-
-@dataclass(frozen=True)
-class WeChatIdentity:
-    openid: str
-    unionid: str | None = None
-
-
-class WeChatRefused(Exception):
-    """WeChat did not accept the code (expired, used, or forged), or could not be reached."""
 
 
 class DevelopmentWeChat:

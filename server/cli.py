@@ -3,16 +3,16 @@ worker, verify."""
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
+import os
 import sys
 from datetime import datetime, timezone
 
-from api.settings import Settings, SettingsError
 from domain.access import ALL_SCOPES, Role
 from domain.errors import LoyaltyError, ProgramError
 from domain.program import load_program
 from persistence.database import Database
+from server.settings import Settings, SettingsError
 
 
 def _settings() -> Settings:
@@ -39,7 +39,7 @@ def db_upgrade(args) -> None:
 
 def seed_demo(args) -> None:
     from api.auth import MEMBER_AUDIENCE, issue_access_token
-    from api.demo import seed_demo as seed
+    from server.demo import seed_demo as seed
 
     settings = _settings()
     if settings.is_production:
@@ -82,9 +82,9 @@ def apikey_create(args) -> None:
 
 
 def staff_create(args) -> None:
-    from api.passwords import Argon2PasswordHasher
     from domain.staff import create_staff
     from persistence.unit_of_work import SqlUnitOfWork
+    from server.passwords import Argon2PasswordHasher
 
     if sys.stdin.isatty():
         import getpass
@@ -135,7 +135,7 @@ def _moment(text: str | None) -> datetime:
 
 
 def jobs_run(args) -> None:
-    from api.worker import run_jobs_once
+    from server.worker import run_jobs_once
 
     settings = _settings()
     program = load_program(settings.program_path)
@@ -148,8 +148,8 @@ def jobs_run(args) -> None:
 def worker(args) -> None:
     from prometheus_client import start_http_server
 
-    from api.observability import configure_logging
-    from api.worker import run_worker
+    from server.logs import configure_logging
+    from server.worker import run_worker
 
     settings = _settings()
     configure_logging(settings.is_production)
@@ -182,8 +182,9 @@ def serve(args) -> None:
 
     import uvicorn
 
-    from api.app import build_services, readiness_problems
-    from api.observability import MULTIPROCESS, configure_logging
+    from api.observability import MULTIPROCESS
+    from server.app import build_services, readiness_problems
+    from server.logs import configure_logging
 
     settings = _settings()
     configure_logging(settings.is_production)
@@ -195,7 +196,7 @@ def serve(args) -> None:
         sys.exit(2)
     if args.workers > 1:  # each worker writes its metrics here, /metrics adds them up
         os.environ[MULTIPROCESS] = tempfile.mkdtemp(prefix="loyalty-metrics-")
-    uvicorn.run("api.app:served_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+    uvicorn.run("server.app:served_app", factory=True, host=args.host, port=args.port, workers=args.workers,
                 log_config=None, access_log=False)
 
 

@@ -1,0 +1,30 @@
+"""What lives as long as the app: settings, the program, the database, WeChat, the personal-data
+cipher, the rate limits and the password hasher. Built once per process (`server.app.build_services`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api.rate_limits import RateLimits, rate_limits_from
+from domain.program import Program
+from domain.wechat import WeChat
+from persistence.database import Database
+from persistence.personal_data import PersonalDataCipher
+from server.passwords import Argon2PasswordHasher
+from server.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    program: Program
+    database: Database
+    wechat: WeChat
+    personal_data: PersonalDataCipher | None = None   # built from the settings when not given
+    rate_limits: RateLimits | None = None
+    passwords: Argon2PasswordHasher | None = None
+
+    def __post_init__(self):
+        self.personal_data = self.personal_data or PersonalDataCipher(self.settings.data_key,
+                                                                      self.settings.old_data_keys)
+        self.rate_limits = self.rate_limits or rate_limits_from(self.settings.rate_limits, self.settings.redis_url)
+        self.passwords = self.passwords or Argon2PasswordHasher()
