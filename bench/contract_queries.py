@@ -28,8 +28,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api.auth import MEMBER_AUDIENCE, issue_access_token  # noqa: E402
-from api.context import Services  # noqa: E402
+from api.core.auth import MEMBER_AUDIENCE, issue_access_token  # noqa: E402
+from api.core.context import Services  # noqa: E402
 from domain.program import load_program  # noqa: E402
 from persistence.database import Database  # noqa: E402
 from persistence.migrate import upgrade  # noqa: E402

@@ -35,8 +35,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api.auth import MEMBER_AUDIENCE, issue_access_token  # noqa: E402
-from api.document_limits import DocumentChecks  # noqa: E402
+from api.core.auth import MEMBER_AUDIENCE, issue_access_token  # noqa: E402
+from api.core.document_limits import DocumentChecks  # noqa: E402
 from api.schema import schema  # noqa: E402
 from domain import members as member_rules  # noqa: E402
 from domain.adjustments import adjust_points  # noqa: E402

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import AsyncIterator
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SqlTimeout
@@ -167,6 +167,11 @@ class Reader:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             await conn.close()
+
+
+async def ping(reader: Reader) -> None:
+    """A statement that needs nothing but a connection."""
+    await reader.execute(text("SELECT 1"))
 
 
 class RequestOver(Exception):

@@ -7,10 +7,12 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from domain.program import Program
 from persistence.catalog import sync_program
-from persistence.database import Database, sqlite_engine
+from persistence.database import Database, Reader, sqlite_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -31,6 +33,14 @@ def _upgrade(connection, revision: str) -> None:
 def head_revision() -> str:
     """The newest migration's revision: what a migrated database is at."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def migration_version(reader: Reader) -> str | None:
+    """The Alembic revision the database is at (None before the first migration)."""
+    try:
+        return (await reader.execute(text("SELECT version_num FROM alembic_version"))).scalar_one_or_none()
+    except DBAPIError:
+        return None
 
 
 class MigrationError(RuntimeError):

@@ -64,3 +64,8 @@ class PersonalDataCipher:
     def indexes(self, value: str) -> list[str]:
         """The blind index under every key of the ring: what a lookup asks for."""
         return [hmac.new(k, value.encode(), hashlib.sha256).hexdigest() for k in self._index_keys]
+
+
+def phone_place(member_id: int) -> str:
+    """What a sealed phone number is bound to: its column and its member."""
+    return f"members.phone:{member_id}"

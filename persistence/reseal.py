@@ -5,8 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select, update
 
 from persistence.database import Database
-from persistence.personal_data import PersonalDataCipher
-from persistence.repositories.members import phone_place
+from persistence.personal_data import PersonalDataCipher, phone_place
 from persistence.tables import members
 
 

@@ -3,18 +3,20 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from persistence.check_ins.repository import SqlCheckInRepository
+from persistence.coupons.repository import SqlCouponRepository
 from persistence.database import Database
+from persistence.idempotency import SqlIdempotencyRepository
+from persistence.jobs import SqlJobRepository
+from persistence.members.repository import SqlGrowthRepository, SqlMemberRepository
+from persistence.notifications.repository import SqlNotificationRepository
+from persistence.orders.repository import SqlOrderRepository
 from persistence.personal_data import PersonalDataCipher
-from persistence.repositories.activity import SqlCheckInRepository, SqlIdempotencyRepository, SqlRewardRepository
-from persistence.repositories.api_keys import SqlApiKeyRepository
-from persistence.repositories.audit import SqlAuditRepository
-from persistence.repositories.coupons import SqlCouponRepository
-from persistence.repositories.jobs import SqlJobRepository
-from persistence.repositories.members import SqlGrowthRepository, SqlMemberRepository
-from persistence.repositories.notifications import SqlNotificationRepository
-from persistence.repositories.orders import SqlOrderRepository
-from persistence.repositories.points import SqlPointsRepository
-from persistence.repositories.sessions import SqlSessionRepository, SqlStaffRepository
+from persistence.points.repository import SqlPointsRepository
+from persistence.rewards.repository import SqlRewardRepository
+from persistence.sessions.repository import SqlSessionRepository
+from persistence.staff.audit import SqlAuditRepository
+from persistence.staff.repository import SqlApiKeyRepository, SqlStaffRepository
 
 
 class WriteConflict(Exception):

@@ -3,7 +3,7 @@
 Before GraphQL sees a request: its body is held to `LOYALTY_MAX_BODY_BYTES` (413 past it), it gets a
 request id (the caller's X-Request-ID when it is a sane one; echoed in the response), it is read
 strictly (`server.http`: every malformed request is a 4xx in JSON), the caller is identified, and its
-document is parsed and measured (`api.document_limits`). A request that takes longer than
+document is parsed and measured (`api.core.document_limits`). A request that takes longer than
 `LOYALTY_REQUEST_TIMEOUT` is cut off (504); a write it started runs to its end, and a retry with the
 same idempotency key replays it.
 """
@@ -32,19 +32,22 @@ from strawberry.asgi import GraphQL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from api import observability
-from api.auth import (
+from api.core import observability
+from api.core.auth import (
     ENDED, EXPIRED, INVALID_KEY, INVALID_TOKEN, MEMBER_AUDIENCE, Anonymous, IntegrationCaller, InvalidToken,
     MemberCaller, StaffCaller, hash_api_key, read_access_token,
 )
-from api.context import Context
+from api.core.context import Context
 from api.schema import build_schema
 from domain.access import parse_scopes
 from domain.clock import within_service_range
 from domain.program import load_program
-from persistence import queries
-from persistence.database import Database, Reader, is_unavailable
-from persistence.migrate import head_revision
+from persistence.database import Database, Reader, is_unavailable, ping
+from persistence.jobs.queries import last_job_runs
+from persistence.migrate import head_revision, migration_version
+from persistence.sessions.queries import live_session
+from persistence.staff.queries import active_api_key
+from persistence.tiers.queries import tier_codes
 from server.graphiql import GRAPHIQL_FILES, graphiql_page
 from server.http import (
     JSON_TYPES, REQUEST_ID_HEADER, decode_json, error_response, media_type, operations, query_parameters, refused,
@@ -105,7 +108,7 @@ async def identify(request: Request, services: Services, reader: Reader):
             claims = read_access_token(services.settings.secret_key, token.strip(), datetime.now(timezone.utc))
         except InvalidToken:
             return Anonymous(INVALID_TOKEN)
-        session = await queries.live_session(reader, claims.session_token_id)
+        session = await live_session(reader, claims.session_token_id)
         if session is None:
             return Anonymous(ENDED)
         if claims.expired:
@@ -118,7 +121,7 @@ async def identify(request: Request, services: Services, reader: Reader):
         return Anonymous(ENDED if session.staff_id is not None else INVALID_TOKEN)
     api_key = request.headers.get("x-api-key")
     if api_key:
-        row = await queries.active_api_key(reader, hash_api_key(api_key.strip()))
+        row = await active_api_key(reader, hash_api_key(api_key.strip()))
         if row is not None:
             return IntegrationCaller(api_key_id=row.id, name=row.name, scopes=parse_scopes(row.scopes))
         return Anonymous(INVALID_KEY)
@@ -333,13 +336,13 @@ async def readiness_problems(services: Services) -> list[str]:
     reader = Reader(services.database)
     try:
         try:
-            await queries.ping(reader)
+            await ping(reader)
         except Exception as exc:  # noqa: BLE001 - whatever stops a connection, the answer is "not reachable"
             return [f"the database at {services.database.safe_url} is unreachable ({type(exc).__name__})"]
-        version, head = await queries.migration_version(reader), head_revision()
+        version, head = await migration_version(reader), head_revision()
         if version != head:
             return [f"the database is at migration {version or 'none'}, not {head}: run `loyalty db upgrade` first"]
-        codes, expected = await queries.tier_codes(reader), [tier.code for tier in services.program.tiers]
+        codes, expected = await tier_codes(reader), [tier.code for tier in services.program.tiers]
         if codes != expected:
             return [f"the database holds tiers {codes}, program {services.program.name!r} has {expected}: run "
                     "`loyalty db upgrade` first"]
@@ -389,7 +392,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                                   request.scope["state"]["request_id"])
         reader = Reader(services.database)
         try:
-            job_runs = await queries.last_job_runs(reader)
+            job_runs = await last_job_runs(reader)
         except Exception as exc:  # noqa: BLE001 - the metrics of the process are still worth serving
             log.warning("metrics: calendar job runs unreadable: %s", type(exc).__name__)
             job_runs = []

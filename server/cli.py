@@ -38,7 +38,7 @@ def db_upgrade(args) -> None:
 
 
 def seed_demo(args) -> None:
-    from api.auth import MEMBER_AUDIENCE, issue_access_token
+    from api.core.auth import MEMBER_AUDIENCE, issue_access_token
     from server.demo import seed_demo as seed
 
     settings = _settings()
@@ -60,7 +60,7 @@ def _refused(message: str) -> None:
 
 
 def apikey_create(args) -> None:
-    from api.auth import new_api_key
+    from api.core.auth import new_api_key
     from domain.api_keys import create_api_key
     from persistence.unit_of_work import SqlUnitOfWork
 
@@ -182,7 +182,7 @@ def serve(args) -> None:
 
     import uvicorn
 
-    from api.observability import MULTIPROCESS
+    from api.core.observability import MULTIPROCESS
     from server.app import build_services, readiness_problems
     from server.logs import configure_logging
 

@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 from domain import check_ins, coupons, members, orders, rewards, sessions
 from domain.errors import LoyaltyError
 from domain.program import Program
-from persistence import queries
 from persistence.database import Database, Reader
+from persistence.rewards.queries import reward_page
 from persistence.unit_of_work import SqlUnitOfWork
 
 DEMO_CODE = "demo-member"
@@ -54,7 +54,7 @@ async def _history(database: Database, program: Program, now: datetime) -> None:
             await check_ins.check_in(uow, program, now - timedelta(days=days_ago), demo, f"demo-check-in-{days_ago}")
     reader = Reader(database)
     try:
-        first_reward = next(iter(await queries.reward_page(reader, None, 1)), None)
+        first_reward = next(iter(await reward_page(reader, None, 1)), None)
     finally:
         await reader.close()
     if first_reward is not None:

@@ -3,7 +3,7 @@
 Whatever a client sends, it gets a JSON answer with a clear message and its request id: a body that
 is not UTF-8 or not JSON, JSON nested beyond reason or holding a 50,000-digit number, or JSON of the
 wrong shape (`null`, a number, a batch holding something other than operations) is a 400; an
-unsupported content type a 415. Each is logged as one line (the request's, `api.observability`), never a
+unsupported content type a 415. Each is logged as one line (the request's, `api.core.observability`), never a
 traceback.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from cross_web import HTTPException
 from starlette.responses import JSONResponse
 from strawberry.http import GraphQLRequestData
 
-from api import observability
+from api.core import observability
 
 REQUEST_ID_HEADER = "x-request-id"
 JSON_TYPES = ("application/json", "application/graphql-response+json")

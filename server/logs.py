@@ -4,13 +4,13 @@ from __future__ import annotations
 import logging
 import sys
 
-from api.errors import RedactPersonalData
+from api.core.errors import RedactPersonalData
 
 
 def configure_logging(production: bool, level: int = logging.INFO, stream=None) -> None:
     """One JSON object a line in production (for a log pipeline), readable text otherwise. Personal data
     never reaches a record: no header, token, key or variable is logged, and phone numbers are masked
-    (`api.errors.RedactPersonalData`)."""
+    (`api.core.errors.RedactPersonalData`)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     if production:
         from pythonjsonlogger.json import JsonFormatter

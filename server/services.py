@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from api.rate_limits import RateLimits, rate_limits_from
+from api.core.rate_limits import RateLimits, rate_limits_from
 from domain.program import Program
 from domain.wechat import WeChat
 from persistence.database import Database

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from api.document_limits import RequestLimits
+from api.core.document_limits import RequestLimits
 from persistence.database import DEFAULT_URL, DatabaseSettings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ import signal
 from datetime import datetime
 from typing import Callable
 
-from api import observability
+from api.core import observability
 from domain.clock import Clock, SystemClock
 from domain.jobs import JobResult, run_due_jobs
 from domain.program import Program

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import delete, event, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from api.auth import new_api_key
+from api.core.auth import new_api_key
 from domain.access import ALL_SCOPES
 from domain.api_keys import create_api_key
 from domain.program import Program, load_program

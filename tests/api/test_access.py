@@ -15,7 +15,7 @@ import jwt
 import pytest
 from sqlalchemy import select, update
 
-from api.auth import MEMBER_AUDIENCE, issue_access_token
+from api.core.auth import MEMBER_AUDIENCE, issue_access_token
 from persistence.tables import api_keys, metadata
 
 MONDAY = "2026-03-02T12:00:00+08:00"  # Monday: no member-day doubling

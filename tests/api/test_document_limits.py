@@ -4,7 +4,7 @@ visits each fragment definition once however often it is spread. Counts, not tim
 import pytest
 from graphql import OperationDefinitionNode, parse
 
-from api.document_limits import DocumentChecks, DocumentShape, QueryCost, Refusal
+from api.core.document_limits import DocumentChecks, DocumentShape, QueryCost, Refusal
 from api.schema import schema
 from server.settings import RequestLimits
 from tests.conftest import counting_statements

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
-from api.auth import MEMBER_AUDIENCE, issue_access_token
+from api.core.auth import MEMBER_AUDIENCE, issue_access_token
 
 MONDAY = "2026-03-02T12:00:00+08:00"
 # Matched as written (SQL keywords in capitals: "selection" is a GraphQL word) ...

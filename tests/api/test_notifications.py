@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import insert, select
 
-from api.ids import from_global_id, to_global_id
+from api.core.ids import from_global_id, to_global_id
 from persistence.tables import notifications
 from tests.conftest import counting_statements
 from tests.integration.jobs_harness import MARK_NOTIFICATIONS_READ, MY_NOTIFICATIONS

@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from api.ids import to_global_id
+from api.core.ids import to_global_id
 from tests.api.member_views import FRI, MON, THU, TUE, WED, MemberViews, dt
 
 # ----------------------------------------------------------------------------- helpers

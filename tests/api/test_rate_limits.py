@@ -8,7 +8,7 @@ import secrets
 import pytest
 from redis.asyncio import Redis
 
-from api.rate_limits import MemoryLimiter
+from api.core.rate_limits import MemoryLimiter
 from server.settings import Settings
 from tests.conftest import TEST_ENV
 

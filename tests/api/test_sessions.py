@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import jwt
 from sqlalchemy import update
 
-from api.auth import MEMBER_AUDIENCE, STAFF_AUDIENCE, issue_access_token
+from api.core.auth import MEMBER_AUDIENCE, STAFF_AUDIENCE, issue_access_token
 from persistence.tables import refresh_tokens
 
 REFRESH = """

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select, update
 
-from api.ids import from_global_id
+from api.core.ids import from_global_id
 from api.schema import Mutation
 from persistence.tables import audit_log, staff
 from tests.api.member_views import MON, MemberViews

@@ -1,0 +1,35 @@
+"""Checking in."""
+from __future__ import annotations
+
+import strawberry
+
+from api.check_ins.types import CheckIn
+from api.core.access import require_member
+from api.core.mutations import Refused, run
+from api.core.vocabulary import UserError
+from api.members.types import Member, member_of
+from domain import check_ins
+
+
+@strawberry.input
+class CheckInInput:
+    idempotency_key: str
+
+
+@strawberry.type
+class CheckInPayload:
+    check_in: CheckIn | None = None
+    member: Member | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def check_in(info: strawberry.Info, input: CheckInInput) -> CheckInPayload:
+    """Today's check-in (local day of the program's time zone)."""
+    context = info.context
+    member_id = require_member(context.caller)
+    try:
+        record = await run(info, lambda uow: check_ins.check_in(
+            uow, context.program, context.now, member_id, input.idempotency_key))
+    except Refused as refused:
+        return CheckInPayload(user_errors=refused.errors)
+    return CheckInPayload(check_in=CheckIn.from_row(record), member=await member_of(info, member_id))

@@ -1,0 +1,144 @@
+"""Signing in with WeChat, the profile, the phone number, and leaving (注销)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Awaitable, Callable, TypeVar
+
+import strawberry
+
+from api.core.access import require_member
+from api.core.auth import MEMBER_AUDIENCE, new_access_token, real_now
+from api.core.mutations import Refused, check_rate, run, user_error
+from api.core.vocabulary import Gender, UserError
+from api.members.types import Member, member_of, signed_in_member
+from domain import members
+from domain.errors import invalid
+from domain.wechat import WeChatRefused
+
+
+@strawberry.input
+class LoginWithWeChatInput:
+    code: str = strawberry.field(description="The code from wx.login().")
+
+
+@strawberry.type
+class LoginWithWeChatPayload:
+    access_token: str | None = None
+    expires_at: datetime | None = None
+    refresh_token: str | None = strawberry.field(
+        default=None, description="Exchange it for a new access token (refreshAccessToken); each works once.")
+    member: Member | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def login_with_wechat(info: strawberry.Info, input: LoginWithWeChatInput) -> LoginWithWeChatPayload:
+    """Sign in with a WeChat login code; the first login registers the member with the sign-up gift."""
+    context = info.context
+    settings = context.services.settings
+    try:
+        code = wechat_code(input.code)
+        await check_rate(info, "login_ip", context.client_ip)
+        await check_rate(info, "login_code", code)
+        identity = await from_wechat(info, lambda: context.services.wechat.code_to_session(code))
+        member, session, refresh_token = await run(info, lambda uow: members.sign_in_with_wechat(
+            uow, context.program, context.now, identity.openid, identity.unionid, real_now(),
+            settings.refresh_token_ttl_seconds))
+    except Refused as refused:
+        return LoginWithWeChatPayload(user_errors=refused.errors)
+    token, expires_at = new_access_token(info, MEMBER_AUDIENCE, session)
+    return LoginWithWeChatPayload(access_token=token, expires_at=expires_at, refresh_token=refresh_token,
+                                  member=await signed_in_member(info, member.id))
+
+
+@strawberry.input
+class BindPhoneNumberInput:
+    code: str = strawberry.field(description="The code from the mini-program's getPhoneNumber button.")
+
+
+@strawberry.type
+class BindPhoneNumberPayload:
+    member: Member | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class DeregisterMemberPayload:
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def bind_phone_number(info: strawberry.Info, input: BindPhoneNumberInput) -> BindPhoneNumberPayload:
+    """Bind the phone number WeChat vouches for; a number bound to another member is PHONE_TAKEN."""
+    context = info.context
+    member_id = require_member(context.caller)
+    try:
+        code = wechat_code(input.code)
+        await check_rate(info, "phone_ip", context.client_ip)
+        await check_rate(info, "phone_code", code)
+        await check_rate(info, "phone_member", member_id)
+        phone = await from_wechat(info, lambda: context.services.wechat.phone_number(code))
+        await run(info, lambda uow: members.bind_phone(uow, member_id, phone))
+    except Refused as refused:
+        return BindPhoneNumberPayload(user_errors=refused.errors)
+    return BindPhoneNumberPayload(member=await member_of(info, member_id))
+
+
+async def deregister_member(info: strawberry.Info) -> DeregisterMemberPayload:
+    """注销: erase the member's personal data, forfeit their points and end every session. Final."""
+    context = info.context
+    member_id = require_member(context.caller)
+    try:
+        await run(info, lambda uow: members.deregister(uow, context.program, context.now, member_id))
+    except Refused as refused:
+        return DeregisterMemberPayload(user_errors=refused.errors)
+    return DeregisterMemberPayload()
+
+
+@strawberry.input
+class UpdateProfileInput:
+    nickname: str | None = None
+    birthday: date | None = strawberry.field(default=None, description="Can be set once.")
+    gender: Gender | None = None
+    household_size: int | None = None
+
+
+@strawberry.type
+class UpdateProfilePayload:
+    member: Member | None = None
+    points_awarded: int = 0
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def update_profile(info: strawberry.Info, input: UpdateProfileInput) -> UpdateProfilePayload:
+    """Fill in the profile; each profile task pays points once."""
+    context = info.context
+    member_id = require_member(context.caller)
+    change = members.ProfileChange(nickname=input.nickname, birthday=input.birthday,
+                                   gender=input.gender.value if input.gender else None,
+                                   household_size=input.household_size)
+    try:
+        _, awarded = await run(info, lambda uow: members.update_profile(
+            uow, context.program, context.now, member_id, change))
+    except Refused as refused:
+        return UpdateProfilePayload(user_errors=refused.errors)
+    return UpdateProfilePayload(member=await member_of(info, member_id), points_awarded=awarded)
+
+
+T = TypeVar("T")
+
+
+def wechat_code(value: str) -> str:
+    """A code from the WeChat client (wx.login, getPhoneNumber): 1–128 printable characters."""
+    code = value.strip()
+    if not code or len(code) > 128 or not code.isprintable():
+        raise Refused([user_error(invalid("code", "code must be 1 to 128 printable characters."))])
+    return code
+
+
+async def from_wechat(info: strawberry.Info, call: Callable[[], Awaitable[T]]) -> T:
+    """What WeChat answers for a code; a code it refuses is INVALID_INPUT on `code`. The request holds no
+    pooled connection while it waits (WeChat may take seconds)."""
+    try:
+        async with info.context.reader.released():
+            return await call()
+    except WeChatRefused as exc:
+        raise Refused([user_error(invalid("code", str(exc)))]) from None

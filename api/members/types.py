@@ -1,0 +1,136 @@
+"""A member, as members themselves, staff and integrations see them."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+
+from api.check_ins.loaders import CheckInStatusByMember
+from api.check_ins.types import CheckInStatus
+from api.core.access import may_see
+from api.core.ids import to_global_id
+from api.core.node import Node, local
+from api.core.pagination import newest_first_page
+from api.core.vocabulary import CouponStatus, Gender
+from api.coupons.loaders import CouponPage
+from api.coupons.types import Coupon, CouponConnection
+from api.members.loaders import MemberById
+from api.notifications.loaders import NotificationPage
+from api.notifications.types import Notification, NotificationConnection
+from api.points.loaders import ExpiringPoints, PointEntryPage
+from api.points.types import PointEntry, PointEntryConnection, PointsExpiringSoon
+from api.tiers.loaders import LADDER, BenefitsUpToLevel, TierLadder
+from api.tiers.types import Benefit, Tier
+from persistence.personal_data import phone_place
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****8000: what the API ever shows of a phone number."""
+    if not phone:
+        return None
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+def phone_of(row, context) -> str | None:
+    return context.services.personal_data.open(row.phone_sealed, phone_place(row.id)) if row.phone_sealed else None
+
+
+@strawberry.type(description="A loyalty member.")
+class Member(Node):
+    member_no: str
+    nickname: str | None
+    phone_masked: str | None
+    birthday: date | None
+    gender: Gender | None
+    household_size: int | None
+    growth_value: int
+    tier_expires_at: datetime | None
+    points_balance: int
+    created_at: datetime
+    pk: strawberry.Private[int]
+    tier_code: strawberry.Private[str]
+
+    async def _ladder(self, info: strawberry.Info) -> list:
+        return await TierLadder(info.context).load(LADDER)
+
+    async def _tier_row(self, info: strawberry.Info):
+        return next(row for row in await self._ladder(info) if row.code == self.tier_code)
+
+    @strawberry.field
+    async def tier(self, info: strawberry.Info) -> Tier:
+        return Tier.from_row(await self._tier_row(info))
+
+    @strawberry.field(description="The tier above; null at the top.")
+    async def next_tier(self, info: strawberry.Info) -> Tier | None:
+        row = await self._next_tier_row(info)
+        return Tier.from_row(row) if row is not None else None
+
+    @strawberry.field(description="nextTier.growthThreshold − growthValue; null at the top tier.")
+    async def growth_to_next_tier(self, info: strawberry.Info) -> int | None:
+        row = await self._next_tier_row(info)
+        return max(0, row.growth_threshold - self.growth_value) if row is not None else None
+
+    async def _next_tier_row(self, info: strawberry.Info):
+        level = (await self._tier_row(info)).level
+        return next((row for row in await self._ladder(info) if row.level > level), None)
+
+    @strawberry.field(description="Benefits of the member's tier, including those of lower tiers.")
+    async def benefits(self, info: strawberry.Info) -> list[Benefit]:
+        level = (await self._tier_row(info)).level
+        return [Benefit.from_row(row) for row in await BenefitsUpToLevel(info.context).load(level)]
+
+    @strawberry.field
+    async def points_expiring_soon(self, info: strawberry.Info) -> PointsExpiringSoon | None:
+        found = await ExpiringPoints(info.context).load(self.pk)
+        if found is None:
+            return None
+        points, expires_at = found
+        return PointsExpiringSoon(points=points, expires_at=local(expires_at, info.context.zone))
+
+    @strawberry.field
+    async def check_in_status(self, info: strawberry.Info) -> CheckInStatus:
+        status = await CheckInStatusByMember(info.context).load(self.pk)
+        return CheckInStatus(checked_in_today=status.checked_in_today, streak_days=status.streak_days,
+                             today_reward=status.today_reward)
+
+    @strawberry.field(description="The member's coupons, newest first.")
+    async def coupons(self, info: strawberry.Info, first: int, after: str | None = None,
+                      status: CouponStatus | None = None) -> CouponConnection:
+        status_value = status.value if status else None
+        edges, page_info = await newest_first_page(CouponPage(info.context), (self.pk, status_value), first,
+                                                   after, lambda row: Coupon.from_row(row, info.context))
+        return CouponConnection(edges=edges, page_info=page_info, member_pk=self.pk, status=status_value)
+
+    @strawberry.field(description="The points ledger, newest first.")
+    async def point_history(self, info: strawberry.Info, first: int, after: str | None = None) -> PointEntryConnection:
+        edges, page_info = await newest_first_page(PointEntryPage(info.context), (self.pk,), first, after,
+                                                   lambda row: PointEntry.from_row(row, info.context))
+        return PointEntryConnection(edges=edges, page_info=page_info)
+
+    @strawberry.field(description="Reminders, gifts and tier changes, newest first.")
+    async def notifications(self, info: strawberry.Info, first: int, after: str | None = None) -> NotificationConnection:
+        edges, page_info = await newest_first_page(NotificationPage(info.context), (self.pk,), first, after,
+                                                   lambda row: Notification.from_row(row, info.context))
+        return NotificationConnection(edges=edges, page_info=page_info, member_pk=self.pk)
+
+    @classmethod
+    def from_row(cls, row, context) -> "Member":
+        zone = context.zone
+        return cls(id=to_global_id("Member", row.id), member_no=row.member_no, nickname=row.nickname,
+                   phone_masked=mask_phone(phone_of(row, context)), birthday=row.birthday,
+                   gender=Gender(row.gender) if row.gender else None, household_size=row.household_size,
+                   growth_value=row.growth_value, tier_expires_at=local(row.tier_expires_at, zone),
+                   points_balance=row.points_balance, created_at=local(row.created_at, zone),
+                   pk=row.id, tier_code=row.tier_code)
+
+
+async def member_of(info: strawberry.Info, member_id: int) -> Member | None:
+    """The member a mutation changed, if the caller may see them (an integration needs members:read)."""
+    if not may_see(info.context.caller, "Member", member_id):
+        return None
+    return Member.from_row(await MemberById(info.context).load(member_id), info.context)
+
+
+async def signed_in_member(info: strawberry.Info, member_id: int) -> Member:
+    """The member who just signed in: the answer carries their own access token."""
+    return Member.from_row(await MemberById(info.context).load(member_id), info.context)

@@ -1,0 +1,1 @@
+"""Notifications to members: reminders, gifts, tier changes."""

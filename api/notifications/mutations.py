@@ -1,0 +1,32 @@
+"""Marking notifications read."""
+from __future__ import annotations
+
+import strawberry
+
+from api.core.access import require_member
+from api.core.mutations import Refused, parse_id, run
+from api.core.vocabulary import UserError
+from domain import notifications
+
+
+@strawberry.input
+class MarkNotificationsReadInput:
+    ids: list[strawberry.ID] = strawberry.field(description="Notification IDs, at most 100.")
+
+
+@strawberry.type
+class MarkNotificationsReadPayload:
+    unread_count: int | None = strawberry.field(default=None, description="Unread notifications left.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def mark_notifications_read(info: strawberry.Info, input: MarkNotificationsReadInput) -> MarkNotificationsReadPayload:
+    """Mark the member's notifications read; all or none (an ID that is not theirs is NOT_FOUND)."""
+    context = info.context
+    member_id = require_member(context.caller)
+    try:
+        ids = [parse_id(global_id, "Notification", "ids") for global_id in input.ids]
+        unread = await run(info, lambda uow: notifications.mark_read(uow, context.now, member_id, ids))
+    except Refused as refused:
+        return MarkNotificationsReadPayload(user_errors=refused.errors)
+    return MarkNotificationsReadPayload(unread_count=unread)

@@ -1,0 +1,107 @@
+"""Orders, refunds and points off an order at checkout, from the commerce backend."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from api.core.access import require_integration
+from api.core.mutations import Audit, Refused, parse_id, run, shown
+from api.core.vocabulary import OrderChannel, UserError
+from api.members.types import Member, member_of
+from api.orders.types import Order
+from domain import orders
+from domain.access import Scope
+from persistence.orders import queries
+
+
+@strawberry.input
+class RecordOrderInput:
+    member_id: strawberry.ID
+    external_id: str
+    amount: int = strawberry.field(description="What the member paid for goods, in fen, shipping excluded.")
+    shipping_fee: int | None = None
+    channel: OrderChannel
+    paid_at: datetime
+
+
+@strawberry.type
+class OrderPayload:
+    order: Order | None = strawberry.field(default=None, description="Null unless the key may read orders "
+                                           "(orders:write or members:read).")
+    member: Member | None = strawberry.field(default=None, description="Null unless the key may read members "
+                                             "(members:read).")
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def order_payload(info: strawberry.Info, order) -> OrderPayload:
+    return OrderPayload(order=shown(info, "Order", order.member_id, lambda: Order.from_row(order, info.context)),
+                        member=await member_of(info, order.member_id))
+
+
+async def record_order(info: strawberry.Info, input: RecordOrderInput) -> OrderPayload:
+    """A paid order: points and growth for the member; externalId makes retries safe."""
+    context = info.context
+    require_integration(context.caller, Scope.ORDERS_WRITE)
+    try:
+        member_id = parse_id(input.member_id, "Member", "memberId")
+        order = await run(info, lambda uow: orders.record_order(
+            uow, context.program, context.now, member_id, input.external_id, input.amount, input.shipping_fee,
+            input.channel.value, input.paid_at), Audit("recordOrder", f"Member:{member_id}", input))
+    except Refused as refused:
+        return OrderPayload(user_errors=refused.errors)
+    return await order_payload(info, order)
+
+
+@strawberry.input
+class RefundOrderInput:
+    external_id: str
+    external_refund_id: str
+    amount: int = strawberry.field(description="Fen refunded by this refund.")
+
+
+async def refund_order(info: strawberry.Info, input: RefundOrderInput) -> OrderPayload:
+    """A (partial) refund: points and growth taken back in proportion, offset points given back."""
+    context = info.context
+    require_integration(context.caller, Scope.ORDERS_WRITE)
+    known = await queries.order_by_external_id(context.reader, input.external_id.strip())
+    subject = f"Member:{known.member_id}" if known is not None else None
+    try:
+        order = await run(info, lambda uow: orders.refund_order(
+            uow, context.program, context.now, input.external_id, input.external_refund_id, input.amount),
+            Audit("refundOrder", subject, input))
+    except Refused as refused:
+        return OrderPayload(user_errors=refused.errors)
+    return await order_payload(info, order)
+
+
+@strawberry.input
+class RedeemPointsForOrderInput:
+    member_id: strawberry.ID
+    external_order_id: str
+    points: int
+    order_amount: int
+
+
+@strawberry.type
+class RedeemPointsForOrderPayload:
+    points_spent: int | None = None
+    amount_off: int | None = strawberry.field(default=None, description="Fen taken off the order.")
+    member: Member | None = strawberry.field(default=None, description="Null unless the key may read members "
+                                             "(members:read).")
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def redeem_points_for_order(info: strawberry.Info, input: RedeemPointsForOrderInput) -> RedeemPointsForOrderPayload:
+    """Points off an order at checkout (积分抵现); one offset per externalOrderId."""
+    context = info.context
+    require_integration(context.caller, Scope.POINTS_WRITE)
+    try:
+        member_id = parse_id(input.member_id, "Member", "memberId")
+        offset = await run(info, lambda uow: orders.redeem_points_for_order(
+            uow, context.program, context.now, member_id, input.external_order_id, input.points, input.order_amount),
+            Audit("redeemPointsForOrder", f"Member:{member_id}", input))
+    except Refused as refused:
+        return RedeemPointsForOrderPayload(user_errors=refused.errors)
+    return RedeemPointsForOrderPayload(points_spent=offset.points, amount_off=offset.amount_off,
+                                       member=await member_of(info, offset.member_id))

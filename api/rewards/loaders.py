@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from api.core.loaders import ById, Pages
+from persistence.rewards import queries
+
+
+class RewardById(ById):
+    fetch = queries.rewards_by_ids
+
+
+class RedemptionById(ById):
+    fetch = queries.redemptions_by_ids
+
+
+class RewardPage(Pages):
+    async def page(self, after, limit):
+        return await queries.reward_page(self.reader, after, limit)

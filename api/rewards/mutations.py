@@ -1,0 +1,38 @@
+"""Redeeming a reward."""
+from __future__ import annotations
+
+import strawberry
+
+from api.core.access import require_member
+from api.core.mutations import Refused, parse_id, run
+from api.core.vocabulary import UserError
+from api.members.types import Member, member_of
+from api.rewards.types import Redemption
+from domain import rewards
+
+
+@strawberry.input
+class RedeemRewardInput:
+    reward_id: strawberry.ID
+    idempotency_key: str
+
+
+@strawberry.type
+class RedeemRewardPayload:
+    redemption: Redemption | None = None
+    member: Member | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def redeem_reward(info: strawberry.Info, input: RedeemRewardInput) -> RedeemRewardPayload:
+    """Spend points on a reward from the catalog."""
+    context = info.context
+    member_id = require_member(context.caller)
+    try:
+        reward_id = parse_id(input.reward_id, "Reward", "rewardId")
+        redemption = await run(info, lambda uow: rewards.redeem_reward(
+            uow, context.program, context.now, member_id, reward_id, input.idempotency_key))
+    except Refused as refused:
+        return RedeemRewardPayload(user_errors=refused.errors)
+    return RedeemRewardPayload(redemption=Redemption.from_row(redemption, context),
+                               member=await member_of(info, member_id))

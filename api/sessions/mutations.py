@@ -1,0 +1,51 @@
+"""Sessions: refreshing an access token, and logging out."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from api.core.access import require_session
+from api.core.auth import MEMBER_AUDIENCE, new_access_token, real_now
+from api.core.mutations import Audit, Refused, check_rate, run
+from api.core.vocabulary import UserError
+from domain import sessions
+
+
+@strawberry.input
+class RefreshAccessTokenInput:
+    refresh_token: str
+
+
+@strawberry.type
+class RefreshAccessTokenPayload:
+    access_token: str | None = None
+    expires_at: datetime | None = None
+    refresh_token: str | None = strawberry.field(default=None, description="The next refresh token; the one "
+                                                 "given is spent, and using it again ends the session.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class LogoutPayload:
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def refresh_access_token(info: strawberry.Info, input: RefreshAccessTokenInput) -> RefreshAccessTokenPayload:
+    """A new access token and refresh token for a refresh token (rotation with reuse detection)."""
+    settings = info.context.services.settings
+    try:
+        await check_rate(info, "login_ip", info.context.client_ip)
+        session, refresh_token = await run(info, lambda uow: sessions.refresh(
+            uow, real_now(), input.refresh_token.strip(), settings.refresh_token_ttl_seconds))
+    except Refused as refused:
+        return RefreshAccessTokenPayload(user_errors=refused.errors)
+    token, expires_at = new_access_token(info, MEMBER_AUDIENCE, session)
+    return RefreshAccessTokenPayload(access_token=token, expires_at=expires_at, refresh_token=refresh_token)
+
+
+async def logout(info: strawberry.Info) -> LogoutPayload:
+    """End this session: its access token stops working now, its refresh token too."""
+    caller = require_session(info.context.caller)
+    await run(info, lambda uow: sessions.end(uow, real_now(), caller.session_id), Audit("logout", None, {}))
+    return LogoutPayload()

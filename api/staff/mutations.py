@@ -1,0 +1,134 @@
+"""Staff: signing in, adjusting points, and managing integration keys. Each is audited."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from api.core.access import require_staff
+from api.core.auth import STAFF_AUDIENCE, new_access_token, new_api_key, real_now
+from api.core.mutations import Audit, Refused, check_rate, parse_id, record, run, shown
+from api.core.vocabulary import UserError
+from api.members.types import Member, member_of
+from api.points.types import PointEntry
+from api.staff.loaders import ApiKeyById
+from api.staff.types import ApiKey
+from domain import adjustments, api_keys, staff
+from domain.access import Permission
+
+
+@strawberry.input
+class StaffLoginInput:
+    username: str
+    password: str
+
+
+@strawberry.type
+class StaffLoginPayload:
+    access_token: str | None = None
+    expires_at: datetime | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def staff_login(info: strawberry.Info, input: StaffLoginInput) -> StaffLoginPayload:
+    """Sign a staff member in. Every attempt is audited; a wrong username or password is one answer."""
+    context = info.context
+    services = context.services
+    username = input.username.strip().lower()[:64]
+    attempt = Audit("staffLogin", None, {"username": username})
+    try:
+        await check_rate(info, "staff_login_ip", context.client_ip)
+        await check_rate(info, "staff_login_user", username)
+        account, session = await run(info, lambda uow: staff.sign_in(
+            uow, services.passwords, real_now(), input.username, input.password, services.passwords.dummy_hash))
+    except Refused as refused:
+        await record(context, attempt, refused.errors[0].code.value, actor=("STAFF", 0, username))
+        return StaffLoginPayload(user_errors=refused.errors)
+    await record(context, attempt, "OK", actor=("STAFF", account.id, account.username))
+    token, expires_at = new_access_token(info, STAFF_AUDIENCE, session)
+    return StaffLoginPayload(access_token=token, expires_at=expires_at)
+
+
+@strawberry.input
+class AdjustPointsInput:
+    member_id: strawberry.ID
+    points: int = strawberry.field(description="Added when positive, taken when negative.")
+    reason: str = strawberry.field(description="Shown to the member in their points history.")
+    idempotency_key: str
+
+
+@strawberry.type
+class AdjustPointsPayload:
+    entry: PointEntry | None = None
+    member: Member | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def adjust_points(info: strawberry.Info, input: AdjustPointsInput) -> AdjustPointsPayload:
+    """Add or take a member's points by hand (人工调整), with a reason."""
+    context = info.context
+    require_staff(context.caller, Permission.ADJUST_POINTS)
+    try:
+        member_id = parse_id(input.member_id, "Member", "memberId")
+        entry = await run(info, lambda uow: adjustments.adjust_points(
+            uow, context.program, context.now, member_id, input.points, input.reason, input.idempotency_key),
+            Audit("adjustPoints", f"Member:{member_id}", input))
+    except Refused as refused:
+        return AdjustPointsPayload(user_errors=refused.errors)
+    return AdjustPointsPayload(entry=shown(info, "PointEntry", member_id, lambda: PointEntry.from_row(entry, context)),
+                               member=await member_of(info, member_id))
+
+
+@strawberry.input
+class CreateApiKeyInput:
+    name: str
+    scopes: list[str] = strawberry.field(description="orders:write, coupons:write, points:write, members:read")
+
+
+@strawberry.type
+class CreateApiKeyPayload:
+    api_key: ApiKey | None = None
+    key: str | None = strawberry.field(default=None, description="The key itself: shown this once, never again.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class RevokeApiKeyInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class RevokeApiKeyPayload:
+    api_key: ApiKey | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+async def create_api_key(info: strawberry.Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
+    """A new integration key with the given scopes."""
+    context = info.context
+    require_staff(context.caller, Permission.MANAGE_API_KEYS)
+    key, key_hash = new_api_key()
+    created = {}
+
+    async def create(uow):
+        created["id"] = await api_keys.create_api_key(uow, context.now, input.name, input.scopes, key_hash, key[:10])
+        return created["id"]
+
+    try:
+        key_id = await run(info, create, Audit("createApiKey", lambda: f"ApiKey:{created.get('id')}", input))
+    except Refused as refused:
+        return CreateApiKeyPayload(user_errors=refused.errors)
+    return CreateApiKeyPayload(api_key=ApiKey.from_row(await ApiKeyById(context).load(key_id), context), key=key)
+
+
+async def revoke_api_key(info: strawberry.Info, input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
+    """Revoke an integration key: it stops working at once."""
+    context = info.context
+    require_staff(context.caller, Permission.MANAGE_API_KEYS)
+    try:
+        key_id = parse_id(input.id, "ApiKey", "id")
+        await run(info, lambda uow: api_keys.revoke_api_key(uow, context.now, key_id),
+                  Audit("revokeApiKey", f"ApiKey:{key_id}", input))
+    except Refused as refused:
+        return RevokeApiKeyPayload(user_errors=refused.errors)
+    return RevokeApiKeyPayload(api_key=ApiKey.from_row(await ApiKeyById(context).load(key_id), context))

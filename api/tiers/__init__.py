@@ -1,0 +1,1 @@
+"""Tiers and their benefits: the ladder growth value climbs."""

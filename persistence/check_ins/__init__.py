@@ -1,0 +1,2 @@
+"""Daily check-ins. SQL only: `repository` writes (in a unit of work), `queries` reads
+(for the API's loaders)."""

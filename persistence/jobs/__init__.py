@@ -1,0 +1,15 @@
+"""Set-based SQL for the calendar jobs: each statement covers a whole batch of members."""
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from persistence.jobs.grants import GrantJobs
+from persistence.jobs.points import PointsJobs
+from persistence.jobs.reminders import ReminderJobs
+from persistence.jobs.runs import JobRuns
+from persistence.jobs.tiers import TierJobs
+
+
+class SqlJobRepository(JobRuns, PointsJobs, TierJobs, GrantJobs, ReminderJobs):
+    def __init__(self, conn: AsyncConnection):
+        self.conn = conn

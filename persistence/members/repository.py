@@ -1,0 +1,113 @@
+"""Members: their accounts, WeChat identities, phone numbers (sealed), profile tasks, tier gifts and growth."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.model import Member
+from persistence.personal_data import PersonalDataCipher, phone_place
+from persistence.rows import columns_of, to_model
+from persistence.tables import growth_entries, members, profile_tasks, tier_gifts, wechat_identities
+
+MEMBER_NO_DIGITS = 10
+
+
+_SAVED = ("nickname", "birthday", "gender", "household_size", "tier_code", "tier_expires_at",
+          "growth_value", "points_balance", "points_debt", "unionid", "deregistered_at")
+
+
+
+
+def new_member_no() -> str:
+    """Ten digits, the first not 0, random so that numbers reveal nothing about the member count."""
+    return str(secrets.randbelow(9 * 10 ** (MEMBER_NO_DIGITS - 1)) + 10 ** (MEMBER_NO_DIGITS - 1))
+
+
+class SqlMemberRepository:
+    def __init__(self, conn: AsyncConnection, personal_data: PersonalDataCipher | None = None):
+        self.conn = conn
+        self._personal_data = personal_data
+
+    @property
+    def personal_data(self) -> PersonalDataCipher:
+        if self._personal_data is None:
+            raise RuntimeError("this unit of work was opened without the personal-data cipher")
+        return self._personal_data
+
+    async def _one(self, condition, lock: bool = False) -> Member | None:
+        query = select(*columns_of(members, Member)).where(condition)
+        if lock:
+            query = query.with_for_update()
+        row = (await self.conn.execute(query)).first()
+        return to_model(Member, row) if row else None
+
+    async def by_openid(self, openid: str) -> Member | None:
+        return await self._one(members.c.id == select(wechat_identities.c.member_id)
+                               .where(wechat_identities.c.openid == openid).scalar_subquery())
+
+    async def by_unionid(self, unionid: str) -> Member | None:
+        return await self._one(members.c.unionid == unionid)
+
+    async def add_identity(self, member_id: int, openid: str, now: datetime) -> None:
+        await self.conn.execute(insert(wechat_identities).values(openid=openid, member_id=member_id, created_at=now))
+
+    async def erase_identities(self, member_id: int) -> None:
+        await self.conn.execute(delete(wechat_identities).where(wechat_identities.c.member_id == member_id))
+
+    async def by_phone(self, phone: str) -> Member | None:
+        return await self._one(members.c.phone_index.in_(self.personal_data.indexes(phone)))
+
+    async def set_phone(self, member_id: int, phone: str | None) -> None:
+        sealed = self.personal_data.seal(phone, phone_place(member_id)) if phone else None
+        index = self.personal_data.index(phone) if phone else None
+        await self.conn.execute(update(members).where(members.c.id == member_id)
+                                .values(phone_sealed=sealed, phone_index=index))
+
+    async def lock(self, member_id: int) -> Member | None:
+        return await self._one(members.c.id == member_id, lock=True)
+
+    async def create(self, unionid: str | None, tier_code: str, now: datetime) -> Member:
+        for _ in range(5):
+            member_no = new_member_no()
+            if (await self.conn.execute(select(members.c.id).where(members.c.member_no == member_no))).first():
+                continue
+            result = await self.conn.execute(insert(members).values(
+                member_no=member_no, unionid=unionid, tier_code=tier_code, growth_value=0,
+                points_balance=0, points_debt=0, created_at=now,
+            ).returning(members.c.id))
+            return await self._one(members.c.id == result.scalar_one())
+        raise IntegrityError("member_no", None, Exception("no free member number after 5 tries"))
+
+    async def save(self, member: Member) -> None:
+        await self.conn.execute(update(members).where(members.c.id == member.id)
+                                .values({name: getattr(member, name) for name in _SAVED}))
+
+    async def completed_tasks(self, member_id: int) -> set[str]:
+        rows = await self.conn.execute(select(profile_tasks.c.task).where(profile_tasks.c.member_id == member_id))
+        return set(rows.scalars())
+
+    async def complete_task(self, member_id: int, task: str, now: datetime) -> None:
+        await self.conn.execute(insert(profile_tasks).values(member_id=member_id, task=task, completed_at=now))
+
+    async def gift_levels_granted(self, member_id: int) -> set[int]:
+        rows = await self.conn.execute(select(tier_gifts.c.level).where(tier_gifts.c.member_id == member_id))
+        return set(rows.scalars())
+
+    async def grant_gift_level(self, member_id: int, level: int, now: datetime) -> None:
+        await self.conn.execute(insert(tier_gifts).values(member_id=member_id, level=level, granted_at=now))
+
+
+class SqlGrowthRepository:
+    def __init__(self, conn: AsyncConnection):
+        self.conn = conn
+
+    async def add_entry(self, member_id: int, delta: int, growth_after: int, reason: str, now: datetime,
+                        order_id: int | None = None) -> None:
+        await self.conn.execute(insert(growth_entries).values(
+            member_id=member_id, delta=delta, growth_after=growth_after, reason=reason, occurred_at=now,
+            order_id=order_id,
+        ))

@@ -1,0 +1,2 @@
+"""Notifications to members (an outbox). SQL only: `repository` writes (in a unit of work), `queries` reads
+(for the API's loaders)."""

@@ -1,0 +1,2 @@
+"""Orders, refunds and points offsets at checkout. SQL only: `repository` writes (in a unit of work), `queries` reads
+(for the API's loaders)."""

@@ -1,0 +1,2 @@
+"""Points: the ledger and its lots. SQL only: `repository` writes (in a unit of work), `queries` reads
+(for the API's loaders)."""

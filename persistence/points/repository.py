@@ -1,0 +1,58 @@
+"""Points: the ledger and its lots."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import case, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.model import LedgerEntry, PointsLot
+from persistence.rows import columns_of, insert_model, to_model
+from persistence.tables import point_entries, points_lots
+
+
+class SqlPointsRepository:
+    def __init__(self, conn: AsyncConnection):
+        self.conn = conn
+
+    async def add_entry(self, entry: LedgerEntry) -> LedgerEntry:
+        return await insert_model(self.conn, point_entries, entry)
+
+    async def get_entry(self, entry_id: int) -> LedgerEntry | None:
+        row = (await self.conn.execute(select(*columns_of(point_entries, LedgerEntry))
+                                       .where(point_entries.c.id == entry_id))).first()
+        return to_model(LedgerEntry, row) if row else None
+
+    async def lots_with_points(self, member_id: int) -> list[PointsLot]:
+        rows = await self.conn.execute(
+            select(*columns_of(points_lots, PointsLot))
+            .where(points_lots.c.member_id == member_id, points_lots.c.remaining > 0)
+            .order_by(points_lots.c.expires_at, points_lots.c.id).with_for_update())
+        return [to_model(PointsLot, row) for row in rows]
+
+    async def add_lot(self, entry: LedgerEntry, remaining: int) -> None:
+        await self.conn.execute(insert(points_lots).values(
+            member_id=entry.member_id, entry_id=entry.id, points=entry.delta, remaining=remaining,
+            earned_at=entry.occurred_at, expires_at=entry.expires_at,
+        ))
+
+    async def spendable_lots(self, member_id: int, now: datetime) -> list[PointsLot]:
+        rows = await self.conn.execute(
+            select(*columns_of(points_lots, PointsLot))
+            .where(points_lots.c.member_id == member_id, points_lots.c.remaining > 0,
+                   points_lots.c.expires_at >= now.replace(microsecond=0))
+            .order_by(points_lots.c.expires_at, points_lots.c.id)
+            .with_for_update()
+        )
+        return [to_model(PointsLot, row) for row in rows]
+
+    async def take_from_lots(self, taken: list[tuple[PointsLot, int]]) -> None:
+        """One UPDATE for the whole plan; the CHECK on `remaining` refuses any lot taken below zero."""
+        if not taken:
+            return
+        amounts = {lot.id: amount for lot, amount in taken}
+        await self.conn.execute(
+            update(points_lots)
+            .where(points_lots.c.id.in_(amounts))
+            .values(remaining=points_lots.c.remaining - case(amounts, value=points_lots.c.id))
+        )

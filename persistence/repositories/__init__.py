@@ -1,1 +1,0 @@
-"""Repositories: the SQL behind the domain's ports, one module per area."""

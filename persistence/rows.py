@@ -1,0 +1,38 @@
+"""Mapping rows to domain dataclasses whose fields are named as the columns are, and reading rows by id."""
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from typing import Sequence, TypeVar
+
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from persistence.database import Reader
+
+T = TypeVar("T")
+
+
+def columns_of(table: Table, cls: type) -> list:
+    return [table.c[f.name] for f in fields(cls)]
+
+
+def to_model(cls: type[T], row) -> T:
+    mapping = row._mapping
+    return cls(**{f.name: mapping[f.name] for f in fields(cls)})
+
+
+async def insert_model(conn: AsyncConnection, table: Table, obj: T) -> T:
+    """Insert a dataclass and set its new id."""
+    values = {k: v for k, v in asdict(obj).items() if k != "id"}
+    result = await conn.execute(insert(table).values(**values).returning(table.c.id))
+    obj.id = result.scalar_one()
+    return obj
+
+
+async def update_model(conn: AsyncConnection, table: Table, obj, names: tuple[str, ...]) -> None:
+    await conn.execute(update(table).where(table.c.id == obj.id).values({n: getattr(obj, n) for n in names}))
+
+
+async def rows_by_ids(reader: Reader, table: Table, ids: Sequence[int]) -> dict[int, object]:
+    rows = await reader.execute(select(table).where(table.c.id.in_(ids)))
+    return {row.id: row for row in rows}
