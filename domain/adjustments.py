@@ -9,6 +9,7 @@ from domain.locking import member_for_update
 from domain.model import LedgerEntry
 from domain.ports import UnitOfWork
 from domain.program import Program
+from domain.vocabulary import PointKind
 
 MAX_ADJUSTMENT = 1_000_000
 REASON_MAX = 60
@@ -32,9 +33,9 @@ async def adjust_points(uow: UnitOfWork, program: Program, now: datetime, member
         return await uow.points.get_entry(replay)
     description = f"人工调整：{reason}"
     if points > 0:
-        entry = await wallet.credit(uow, program, member, points, "ADJUSTMENT", description, now)
+        entry = await wallet.credit(uow, program, member, points, PointKind.ADJUSTMENT, description, now)
     else:
-        entry = await wallet.debit(uow, member, -points, "ADJUSTMENT", description, now)
+        entry = await wallet.debit(uow, member, -points, PointKind.ADJUSTMENT, description, now)
     await idempotency.remember(uow, member.id, "adjustPoints", key, request, entry.id, now)
     await uow.commit()
     return entry

@@ -11,6 +11,7 @@ from domain.model import CheckIn
 from domain.ports import UnitOfWork
 from domain.program import Program
 from domain.rules import check_in_points
+from domain.vocabulary import PointKind
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ async def check_in(uow: UnitOfWork, program: Program, now: datetime, member_id: 
     streak = yesterday.streak_days + 1 if yesterday is not None else 1
     points = check_in_points(program.check_in, streak)
     record = await uow.check_ins.add(CheckIn(member.id, today, streak, points, now))
-    await wallet.credit(uow, program, member, points, "CHECK_IN", f"每日签到（连续{streak}天）", now)
+    await wallet.credit(uow, program, member, points, PointKind.CHECK_IN, f"每日签到（连续{streak}天）", now)
     await idempotency.remember(uow, member.id, "checkIn", key, request, record.id, now)
     await uow.commit()
     return record

@@ -63,6 +63,7 @@ class LocalCalendar:
         return datetime.combine(add_months(local.date(), months), local.timetz().replace(tzinfo=None), self.zone)
 
     def days_later_end(self, moment: datetime, days: int) -> datetime:
+        """The end of the local day `days` after `moment`'s: "within N days", "valid N days"."""
         return self.end_of_day(self.local_date(moment) + timedelta(days=days))
 
 
@@ -76,6 +77,13 @@ def within_service_range(moment: datetime) -> bool:
     return moment.tzinfo is not None and EARLIEST <= moment < LATEST
 
 
+def validity_cutoff(now: datetime) -> datetime:
+    """What a validity's end (`valid_until`, `expires_at`: the last whole second it covers, as
+    `LocalCalendar.end_of_day` gives) is compared with: `now` to the whole second, since validity ends
+    only after that second. `persistence.validity` restates it in SQL."""
+    return now.replace(microsecond=0)
+
+
 def is_still_valid(valid_until: datetime, now: datetime) -> bool:
-    """Validity ends after the last whole second of `valid_until`."""
-    return now.replace(microsecond=0) <= valid_until
+    """Valid through the last whole second of `valid_until`."""
+    return validity_cutoff(now) <= valid_until

@@ -4,13 +4,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain import idempotency
-from domain.clock import is_still_valid
 from domain.errors import LoyaltyError, UserErrorCode, invalid
 from domain.locking import member_for_update
 from domain.model import Coupon
 from domain.ports import UnitOfWork
 from domain.program import CouponGrant, Program
 from domain.rules import coupon_discount, coupon_valid_until
+from domain.vocabulary import CouponSource, CouponStatus
 
 
 def new_coupon(program: Program, member_id: int, template_code: str, source: str, now: datetime,
@@ -53,7 +53,7 @@ async def claim_monthly_coupons(uow: UnitOfWork, program: Program, now: datetime
     if await uow.coupons.monthly_claimed(member.id, period):
         raise LoyaltyError(UserErrorCode.ALREADY_CLAIMED, "This month's coupons have already been claimed.")
     await uow.coupons.record_monthly_claim(member.id, period, now)
-    issued = await issue(uow, program, member.id, grant, "MONTHLY_GIFT", now, claim_period=period)
+    issued = await issue(uow, program, member.id, grant, CouponSource.MONTHLY_GIFT, now, claim_period=period)
     await uow.commit()
     return issued
 
@@ -68,18 +68,19 @@ async def use_coupon(uow: UnitOfWork, now: datetime, member_id: int, coupon_id: 
     coupon = await uow.coupons.lock(coupon_id) if coupon_id is not None else None
     if coupon is None or coupon.member_id != member.id:
         raise LoyaltyError(UserErrorCode.NOT_FOUND, "No such coupon for this member.", ["input", "couponId"])
-    if coupon.status == "USED":
+    status = coupon.status_at(now)
+    if status == CouponStatus.USED:
         if coupon.used_order_id != external_order_id:
             raise LoyaltyError(UserErrorCode.COUPON_ALREADY_USED, "This coupon has already been used.")
         if coupon.used_order_amount != order_amount:
             raise idempotency.key_reused("coupon and externalOrderId")
         return coupon
-    if not is_still_valid(coupon.valid_until, now):
+    if status == CouponStatus.EXPIRED:
         raise LoyaltyError(UserErrorCode.COUPON_EXPIRED, "This coupon has expired.")
     if order_amount < coupon.min_spend:
         raise LoyaltyError(UserErrorCode.MIN_SPEND_NOT_MET,
                            f"This coupon needs an order of at least {coupon.min_spend} fen.")
-    coupon.status = "USED"
+    coupon.status = CouponStatus.USED
     coupon.used_at = now
     coupon.used_order_id = external_order_id
     coupon.used_order_amount = order_amount

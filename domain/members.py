@@ -11,8 +11,8 @@ from domain.locking import member_for_update
 from domain.model import Member, Session
 from domain.ports import UnitOfWork
 from domain.program import Program
+from domain.vocabulary import CouponSource, Gender, PointKind, names
 
-GENDERS = ("FEMALE", "MALE", "UNDISCLOSED")
 NICKNAME_MAX = 32
 HOUSEHOLD_MAX = 20
 
@@ -31,9 +31,9 @@ async def sign_in_with_wechat(uow: UnitOfWork, program: Program, now: datetime, 
     if member is None:
         member = await uow.members.create(unionid, program.base_tier.code, now)
         await uow.members.add_identity(member.id, openid, now)
-        await wallet.credit(uow, program, member, program.signup.points, "SIGNUP", "新人注册礼", now)
+        await wallet.credit(uow, program, member, program.signup.points, PointKind.SIGNUP, "新人注册礼", now)
         for grant in program.signup.coupons:
-            await coupons.issue(uow, program, member.id, grant, "SIGNUP_GIFT", now)
+            await coupons.issue(uow, program, member.id, grant, CouponSource.SIGNUP_GIFT, now)
     session, refresh_token = await sessions.start(uow, session_now, refresh_ttl_seconds, member_id=member.id)
     await uow.commit()
     return member, session, refresh_token
@@ -89,8 +89,8 @@ def _validate(change: ProfileChange, today: date) -> None:
         change.nickname = nickname
     if change.birthday is not None and not (date(1900, 1, 1) <= change.birthday <= today):
         raise invalid("birthday", "birthday must be a past date after 1900-01-01.")
-    if change.gender is not None and change.gender not in GENDERS:
-        raise invalid("gender", f"gender must be one of {', '.join(GENDERS)}.")
+    if change.gender is not None and change.gender not in names(Gender):
+        raise invalid("gender", f"gender must be one of {', '.join(names(Gender))}.")
     if change.household_size is not None and not 1 <= change.household_size <= HOUSEHOLD_MAX:
         raise invalid("householdSize", f"householdSize must be between 1 and {HOUSEHOLD_MAX}.")
 
@@ -124,7 +124,7 @@ async def update_profile(uow: UnitOfWork, program: Program, now: datetime, membe
             continue
         await uow.members.complete_task(member.id, task, now)
         if points > 0:
-            await wallet.credit(uow, program, member, points, "TASK", description, now)
+            await wallet.credit(uow, program, member, points, PointKind.TASK, description, now)
             awarded += points
     await uow.commit()
     return member, awarded

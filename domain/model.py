@@ -4,6 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from domain.clock import is_still_valid
+from domain.vocabulary import CouponStatus, RedemptionStatus
+
 
 @dataclass
 class Member:
@@ -53,6 +56,14 @@ class LedgerEntry:
     id: int | None = None
 
 
+def coupon_status(stored: str, valid_until: datetime, now: datetime) -> CouponStatus:
+    """A coupon's status at `now`: USED once used; else AVAILABLE through the last whole second of
+    `valid_until`, EXPIRED after. `persistence.coupons.queries.status_is` restates it in SQL."""
+    if stored == CouponStatus.USED:
+        return CouponStatus.USED
+    return CouponStatus.AVAILABLE if is_still_valid(valid_until, now) else CouponStatus.EXPIRED
+
+
 @dataclass
 class Coupon:
     member_id: int
@@ -65,13 +76,16 @@ class Coupon:
     valid_from: datetime
     valid_until: datetime
     source: str
-    status: str = "AVAILABLE"
+    status: str = CouponStatus.AVAILABLE
     claim_period: str | None = None
     used_at: datetime | None = None
     used_order_id: str | None = None
     used_order_amount: int | None = None
     applied_discount: int | None = None
     id: int | None = None
+
+    def status_at(self, now: datetime) -> CouponStatus:
+        return coupon_status(self.status, self.valid_until, now)
 
 
 @dataclass
@@ -104,7 +118,7 @@ class Redemption:
     points_spent: int
     created_at: datetime
     coupon_id: int | None = None
-    status: str = "COMPLETED"
+    status: str = RedemptionStatus.COMPLETED
     id: int | None = None
 
 

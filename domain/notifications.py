@@ -13,8 +13,8 @@ from domain.locking import member_for_update
 from domain.model import Notification
 from domain.ports import UnitOfWork
 from domain.program import Program, TierRule
+from domain.vocabulary import NotificationKind
 
-KINDS = ("POINTS_EXPIRING", "COUPON_EXPIRING", "TIER_EXPIRING", "TIER_CHANGED", "BIRTHDAY_GIFT", "BONUS")
 MAX_MARKED = 100
 
 
@@ -29,7 +29,7 @@ def tier_changed(program: Program, member_id: int, old: TierRule, new: TierRule,
         title, body = "会员等级升级", f"恭喜升级为{new.name}{until}。"
     else:
         title, body = "会员等级调整", f"您的会员等级已由{old.name}调整为{new.name}{until}。"
-    return Notification(member_id, "TIER_CHANGED", title, body, now)
+    return Notification(member_id, NotificationKind.TIER_CHANGED, title, body, now)
 
 
 def _lapsing(program: Program, member_id: int, kind: str, title: str, amount: str, lapse: str, first: datetime,
@@ -39,19 +39,19 @@ def _lapsing(program: Program, member_id: int, kind: str, title: str, amount: st
 
 def points_expiring(program: Program, member_id: int, points: int, first_expiry: datetime,
                     now: datetime) -> Notification:
-    return _lapsing(program, member_id, "POINTS_EXPIRING", f"{program.points_name}即将过期",
+    return _lapsing(program, member_id, NotificationKind.POINTS_EXPIRING, f"{program.points_name}即将过期",
                     f"{points} {program.points_name}", "过期", first_expiry, now)
 
 
 def annual_clearing_ahead(program: Program, member_id: int, year: int, points: int, now: datetime) -> Notification:
-    return Notification(member_id, "POINTS_EXPIRING", f"{program.points_name}年度清除提醒",
+    return Notification(member_id, NotificationKind.POINTS_EXPIRING, f"{program.points_name}年度清除提醒",
                         f"{year}年12月31日将清除当年获得且未使用的{program.points_name}的"
                         f"{program.annual_clearing_percent}%，按目前计约 {points} {program.points_name}。", now)
 
 
 def coupons_expiring(program: Program, member_id: int, count: int, first_valid_until: datetime,
                      now: datetime) -> Notification:
-    return _lapsing(program, member_id, "COUPON_EXPIRING", "优惠券即将到期", f"{count} 张优惠券", "到期",
+    return _lapsing(program, member_id, NotificationKind.COUPON_EXPIRING, "优惠券即将到期", f"{count} 张优惠券", "到期",
                     first_valid_until, now)
 
 
@@ -65,19 +65,19 @@ def tier_expiring(program: Program, member_id: int, tier: TierRule, growth_value
     needed = growth_to_keep(program, tier, growth_value)
     growth = program.growth_name
     keep = (f"再获得 {needed} {growth}即可保级。" if needed else f"按目前的{growth}，到期后可保持{tier.name}。")
-    return Notification(member_id, "TIER_EXPIRING", "会员等级即将到期",
+    return Notification(member_id, NotificationKind.TIER_EXPIRING, "会员等级即将到期",
                         f"您的{tier.name}将于 {_day(program, expires_at)} 到期，届时扣除 {tier.retention_deduction} "
                         f"{growth}并重新评定等级。{keep}", now)
 
 
 def birthday_gift(program: Program, member_id: int, coupon_title: str, valid_until: datetime,
                   now: datetime) -> Notification:
-    return Notification(member_id, "BIRTHDAY_GIFT", "生日快乐",
+    return Notification(member_id, NotificationKind.BIRTHDAY_GIFT, "生日快乐",
                         f"生日礼「{coupon_title}」已放入您的券包，有效期至 {_day(program, valid_until)}。", now)
 
 
 def monthly_bonus(program: Program, member_id: int, period: str, points: int, now: datetime) -> Notification:
-    return Notification(member_id, "BONUS", "月度消费奖励",
+    return Notification(member_id, NotificationKind.BONUS, "月度消费奖励",
                         f"您 {period} 的消费已达标，奖励 {points} {program.points_name}。", now)
 
 

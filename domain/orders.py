@@ -9,8 +9,9 @@ from domain.errors import LoyaltyError, UserErrorCode, invalid
 from domain.locking import member_for_update
 from domain.model import Order, PointsOffset, Refund
 from domain.ports import UnitOfWork
-from domain.program import CHANNELS, Program
+from domain.program import Program
 from domain.rules import growth_for_order, offset_amount, offset_limit_points, points_for_order, proportional_take_back
+from domain.vocabulary import Channel, PointKind, names
 
 MAX_AMOUNT = 10**11  # fen: a billion yuan, far beyond any real order; keeps sums inside 64-bit columns
 
@@ -29,8 +30,8 @@ async def record_order(uow: UnitOfWork, program: Program, now: datetime, member_
     external_id = idempotency.check_key(external_id, "externalId")
     _amount(amount, "amount")
     shipping = _amount(shipping_fee or 0, "shippingFee")
-    if channel not in CHANNELS:
-        raise invalid("channel", f"channel must be one of {', '.join(CHANNELS)}.")
+    if channel not in names(Channel):
+        raise invalid("channel", f"channel must be one of {', '.join(names(Channel))}.")
     if paid_at.tzinfo is None:
         raise invalid("paidAt", "paidAt must carry a UTC offset, e.g. 2026-11-23T10:00:00+08:00.")
     if not within_service_range(paid_at):
@@ -50,8 +51,8 @@ async def record_order(uow: UnitOfWork, program: Program, now: datetime, member_
         member_id=member.id, external_id=external_id, amount=amount, shipping_fee=shipping, channel=channel,
         paid_at=paid_at, points_earned=points, growth_earned=growth, created_at=now,
     ))
-    await wallet.credit(uow, program, member, points, "ORDER", f"订单 {external_id}", now, order_id=order.id)
-    await tiers.change_growth(uow, program, member, growth, "ORDER", now, order_id=order.id)
+    await wallet.credit(uow, program, member, points, PointKind.ORDER, f"订单 {external_id}", now, order_id=order.id)
+    await tiers.change_growth(uow, program, member, growth, PointKind.ORDER, now, order_id=order.id)
     await uow.commit()
     return order
 
@@ -90,9 +91,9 @@ async def refund_order(uow: UnitOfWork, program: Program, now: datetime, externa
             offset.points_returned += returned
             await uow.orders.save_offset(offset)
     description = f"订单 {external_id} 退款"
-    await wallet.debit(uow, member, points_back, "REFUND", description, now, order_id=order.id, allow_debt=True)
-    await wallet.credit(uow, program, member, returned, "REFUND", f"{description}：退还抵扣积分", now, order_id=order.id)
-    await tiers.change_growth(uow, program, member, -growth_back, "REFUND", now, order_id=order.id)
+    await wallet.debit(uow, member, points_back, PointKind.REFUND, description, now, order_id=order.id, allow_debt=True)
+    await wallet.credit(uow, program, member, returned, PointKind.REFUND, f"{description}：退还抵扣积分", now, order_id=order.id)
+    await tiers.change_growth(uow, program, member, -growth_back, PointKind.REFUND, now, order_id=order.id)
     order.refunded_amount = refunded
     order.points_taken_back += points_back
     order.growth_taken_back += growth_back
@@ -120,7 +121,7 @@ async def redeem_points_for_order(uow: UnitOfWork, program: Program, now: dateti
         if (existing.member_id, existing.points, existing.order_amount) != (member.id, points, order_amount):
             raise idempotency.key_reused("externalOrderId")
         return existing
-    await wallet.debit(uow, member, points, "ORDER_OFFSET", f"订单 {external_order_id} 积分抵现", now)
+    await wallet.debit(uow, member, points, PointKind.ORDER_OFFSET, f"订单 {external_order_id} 积分抵现", now)
     offset = await uow.orders.add_offset(PointsOffset(
         member_id=member.id, external_order_id=external_order_id, points=points,
         amount_off=offset_amount(rule, points), order_amount=order_amount, created_at=now,

@@ -14,10 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain.clock import LocalCalendar
 from domain.errors import ProgramError
-
-CHANNELS = ("APP", "MINI_PROGRAM", "STORE", "THIRD_PARTY")
-COUPON_KINDS = ("AMOUNT_OFF", "PERCENT_OFF", "FREE_SHIPPING")
-REWARD_KINDS = ("COUPON", "GOODS")
+from domain.vocabulary import Channel, CouponKind, RewardKind, names
 
 
 @dataclass(frozen=True)
@@ -265,8 +262,8 @@ class _Reader:
 
     def channels(self, key: str) -> frozenset[str]:
         values = self.data.get(key)
-        if not isinstance(values, list) or any(v not in CHANNELS for v in values):
-            raise self.fail(key, f"must be a list of channels from {', '.join(CHANNELS)}")
+        if not isinstance(values, list) or any(v not in names(Channel) for v in values):
+            raise self.fail(key, f"must be a list of channels from {', '.join(names(Channel))}")
         return frozenset(values)
 
     def boolean(self, key: str, default: bool = False) -> bool:
@@ -296,9 +293,9 @@ def _gift(reader: _Reader | None) -> Gift:
 
 
 def _coupon_template(reader: _Reader, code: str) -> CouponTemplate:
-    kind = reader.choice("kind", COUPON_KINDS)
-    discount_amount = reader.integer("discount_amount", minimum=1) if kind == "AMOUNT_OFF" else None
-    discount_percent = reader.integer("discount_percent", minimum=1, maximum=99) if kind == "PERCENT_OFF" else None
+    kind = reader.choice("kind", names(CouponKind))
+    discount_amount = reader.integer("discount_amount", minimum=1) if kind == CouponKind.AMOUNT_OFF else None
+    discount_percent = reader.integer("discount_percent", minimum=1, maximum=99) if kind == CouponKind.PERCENT_OFF else None
     until_month_end = reader.boolean("valid_until_month_end")
     valid_days = None if until_month_end else reader.integer("valid_days", minimum=1, maximum=3660)
     return CouponTemplate(
@@ -401,8 +398,8 @@ def parse_program(data: dict, source: str = "program") -> Program:
 
     rewards = []
     for i, entry in enumerate(root.tables("rewards")):
-        kind = entry.choice("kind", REWARD_KINDS)
-        template = entry.string("coupon_template") if kind == "COUPON" else None
+        kind = entry.choice("kind", names(RewardKind))
+        template = entry.string("coupon_template") if kind == RewardKind.COUPON else None
         if template is not None and template not in templates:
             raise entry.fail("coupon_template", f"unknown coupon template {template!r}")
         min_level = entry.integer("min_tier_level", default=1, minimum=1)

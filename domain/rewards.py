@@ -9,6 +9,7 @@ from domain.locking import member_for_update
 from domain.model import Redemption
 from domain.ports import UnitOfWork
 from domain.program import CouponGrant, Program
+from domain.vocabulary import CouponSource, PointKind, RedemptionStatus, RewardKind
 
 
 async def redeem_reward(uow: UnitOfWork, program: Program, now: datetime, member_id: int, reward_id: int | None,
@@ -29,16 +30,16 @@ async def redeem_reward(uow: UnitOfWork, program: Program, now: datetime, member
         raise LoyaltyError(UserErrorCode.TIER_TOO_LOW, f"This reward is for {required.name} and above.")
     if reward.stock is not None and reward.stock <= 0:
         raise LoyaltyError(UserErrorCode.OUT_OF_STOCK, "This reward is out of stock.")
-    await wallet.debit(uow, member, reward.points_cost, "REDEMPTION", f"兑换：{reward.name}", now)
+    await wallet.debit(uow, member, reward.points_cost, PointKind.REDEMPTION, f"兑换：{reward.name}", now)
     if not await uow.rewards.take_one(reward.id):
         raise LoyaltyError(UserErrorCode.OUT_OF_STOCK, "This reward is out of stock.")
     coupon_id = None
-    if reward.kind == "COUPON":
-        issued = await coupons.issue(uow, program, member.id, CouponGrant(reward.coupon_template, 1), "REDEMPTION", now)
+    if reward.kind == RewardKind.COUPON:
+        issued = await coupons.issue(uow, program, member.id, CouponGrant(reward.coupon_template, 1), CouponSource.REDEMPTION, now)
         coupon_id = issued[0].id
     redemption = await uow.rewards.add_redemption(Redemption(
         member_id=member.id, reward_id=reward.id, points_spent=reward.points_cost, created_at=now,
-        coupon_id=coupon_id, status="COMPLETED" if reward.kind == "COUPON" else "PENDING_FULFILMENT",
+        coupon_id=coupon_id, status=RedemptionStatus.COMPLETED if reward.kind == RewardKind.COUPON else RedemptionStatus.PENDING_FULFILMENT,
     ))
     await idempotency.remember(uow, member.id, "redeemReward", key, request, redemption.id, now)
     await uow.commit()

@@ -4,13 +4,14 @@ Each function cites the program setting it reads. Nothing here touches storage o
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Iterable
 
 from domain.clock import LocalCalendar
 from domain.model import PointsLot
 from domain.program import CheckInRule, CouponTemplate, GrowthRule, OffsetRule, OrderPointsRule, TierRule
+from domain.vocabulary import CouponKind
 
 
 def growth_for_order(rule: GrowthRule, amount: int, channel: str) -> int:
@@ -73,16 +74,15 @@ def offset_limit_points(rule: OffsetRule, order_amount: int) -> int:
 def coupon_discount(kind: str, discount_amount: int | None, discount_percent: int | None, order_amount: int) -> int:
     """Fen off the goods: AMOUNT_OFF its amount (never more than the order), PERCENT_OFF
     floor(orderAmount × percent / 100), FREE_SHIPPING nothing off the goods."""
-    if kind == "AMOUNT_OFF":
+    if kind == CouponKind.AMOUNT_OFF:
         return min(discount_amount or 0, order_amount)
-    if kind == "PERCENT_OFF":
+    if kind == CouponKind.PERCENT_OFF:
         return order_amount * (discount_percent or 0) // 100
     return 0
 
 
 def coupon_valid_until(template: CouponTemplate, issued_at: datetime, calendar: LocalCalendar) -> datetime:
     """Gift coupons last `valid_days` local days after the issue day; month coupons to the month's end."""
-    day = calendar.local_date(issued_at)
     if template.valid_until_month_end:
-        return calendar.end_of_month(day)
-    return calendar.end_of_day(day + timedelta(days=template.valid_days))
+        return calendar.end_of_month(calendar.local_date(issued_at))
+    return calendar.days_later_end(issued_at, template.valid_days)

@@ -7,6 +7,7 @@ from domain import coupons, notifications, wallet
 from domain.model import Member
 from domain.ports import UnitOfWork
 from domain.program import Program
+from domain.vocabulary import CouponSource, PointKind
 
 
 async def change_growth(uow: UnitOfWork, program: Program, member: Member, delta: int, reason: str, now: datetime,
@@ -30,10 +31,10 @@ async def change_growth(uow: UnitOfWork, program: Program, member: Member, delta
         for tier in program.tiers:
             if current.level < tier.level <= target.level and tier.level not in granted:
                 await uow.members.grant_gift_level(member.id, tier.level, now)
-                await wallet.credit(uow, program, member, tier.upgrade_gift.points, "UPGRADE_GIFT",
+                await wallet.credit(uow, program, member, tier.upgrade_gift.points, PointKind.UPGRADE_GIFT,
                                     f"升级礼：{tier.name}", now)
                 for grant in tier.upgrade_gift.coupons:
-                    await coupons.issue(uow, program, member.id, grant, "UPGRADE_GIFT", now)
+                    await coupons.issue(uow, program, member.id, grant, CouponSource.UPGRADE_GIFT, now)
         member.tier_code = target.code
         member.tier_expires_at = program.calendar.months_later(now, program.tier_policy.validity_months)
     elif target.level < current.level and delta < 0:

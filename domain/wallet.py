@@ -13,6 +13,7 @@ from domain.model import LedgerEntry, Member
 from domain.ports import UnitOfWork
 from domain.program import Program
 from domain.rules import allocate_spend
+from domain.vocabulary import PointKind
 
 
 def lot_expiry(program: Program, earned_at: datetime) -> datetime:
@@ -73,7 +74,7 @@ async def forfeit_all(uow: UnitOfWork, member: Member, description: str, now: da
         await uow.members.save(member)
         return None
     entry = await uow.points.add_entry(LedgerEntry(
-        member_id=member.id, kind="ADJUSTMENT", delta=delta, balance_after=0, description=description,
+        member_id=member.id, kind=PointKind.ADJUSTMENT, delta=delta, balance_after=0, description=description,
         occurred_at=now))
     await uow.members.save(member)
     return entry

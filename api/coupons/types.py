@@ -10,7 +10,7 @@ from api.core.node import Node, local
 from api.core.pagination import Edge, PageInfo
 from api.core.vocabulary import CouponKind, CouponSource, CouponStatus
 from api.coupons.loaders import CouponCount
-from domain.clock import is_still_valid
+from domain.model import coupon_status
 
 
 @strawberry.type(description="A coupon held by a member. Money in fen.")
@@ -31,11 +31,11 @@ class Coupon(Node):
     @classmethod
     def from_row(cls, row, context) -> "Coupon":
         """From a coupons row or a domain Coupon (same names). EXPIRED is read off the clock."""
-        if row.status == "USED":
-            status, discount = CouponStatus.USED, row.applied_discount
+        status = coupon_status(row.status, row.valid_until, context.now)
+        if status == CouponStatus.USED:
+            discount = row.applied_discount
         else:
-            status = CouponStatus.AVAILABLE if is_still_valid(row.valid_until, context.now) else CouponStatus.EXPIRED
-            discount = row.discount_amount if row.kind != "FREE_SHIPPING" else 0
+            discount = row.discount_amount if row.kind != CouponKind.FREE_SHIPPING else 0
         zone = context.zone
         return cls(id=to_global_id("Coupon", row.id), title=row.title, kind=CouponKind(row.kind),
                    min_spend=row.min_spend, discount_amount=discount, discount_percent=row.discount_percent,

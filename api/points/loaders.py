@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import timedelta
-
 from api.core.loaders import ById, Loader, Pages
 from persistence.points import queries
 
@@ -19,7 +17,7 @@ class ExpiringPoints(Loader):
     """(points, earliest expiry) of what lapses within `points.expiry.expiring_soon_days`, per member."""
 
     async def batch_load_fn(self, member_ids):
-        context, calendar = self.context, self.context.program.calendar
-        until = calendar.end_of_day(calendar.local_date(context.now) + timedelta(days=context.program.expiring_soon_days))
+        context = self.context
+        until = context.program.calendar.days_later_end(context.now, context.program.expiring_soon_days)
         found = await queries.points_expiring_soon(self.reader, list(member_ids), context.now, until)
         return [found.get(m) for m in member_ids]

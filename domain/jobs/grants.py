@@ -8,6 +8,7 @@ from domain.coupons import new_coupon
 from domain.jobs.ports import JobUnitOfWork
 from domain.jobs.runner import NOT_DUE, JobResult, NewUnitOfWork, once_per_period
 from domain.program import Program
+from domain.vocabulary import CouponSource, PointKind
 
 MONTHLY_BONUS = "monthly_bonus"
 BIRTHDAY_GIFT = "birthday_gift"
@@ -33,7 +34,7 @@ async def grant_monthly_bonus(new_uow: NewUnitOfWork, program: Program, now: dat
         await uow.jobs.mark_members(MONTHLY_BONUS, period, due, now)
         for member_id in due:
             member = await uow.members.lock(member_id)
-            await wallet.credit(uow, program, member, rule.points, "BONUS", f"{period} 月度消费奖励", now)
+            await wallet.credit(uow, program, member, rule.points, PointKind.BONUS, f"{period} 月度消费奖励", now)
         await uow.notifications.add([notifications.monthly_bonus(program, m, period, rule.points, now) for m in due])
         return len(due)
 
@@ -53,7 +54,7 @@ async def grant_birthday_gifts(new_uow: NewUnitOfWork, program: Program, now: da
 
     async def batch(uow: JobUnitOfWork) -> int:
         due = await uow.jobs.birthday_due(BIRTHDAY_GIFT, year, today.month, rule.min_tier_level, batch_size)
-        gifts = [new_coupon(program, member_id, rule.template, "BIRTHDAY_GIFT", now) for member_id in due]
+        gifts = [new_coupon(program, member_id, rule.template, CouponSource.BIRTHDAY_GIFT, now) for member_id in due]
         await uow.coupons.add_many(gifts)
         await uow.jobs.mark_members(BIRTHDAY_GIFT, year, due, now)
         await uow.notifications.add([notifications.birthday_gift(program, c.member_id, c.title, c.valid_until, now)

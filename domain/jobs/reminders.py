@@ -6,7 +6,7 @@ notification per member.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from domain import notifications
 from domain.jobs.points import clearing_amount, year_bounds
@@ -20,10 +20,6 @@ TIER_REMINDER = "tier_reminder"
 CLEARING_REMINDER = "clearing_reminder"
 
 
-def _until(program: Program, now: datetime, days: int) -> datetime:
-    """The end of the local day `days` after today: "within N days"."""
-    return program.calendar.end_of_day(program.calendar.local_date(now) + timedelta(days=days))
-
 
 def _daily(program: Program, now: datetime) -> str:
     return program.calendar.local_date(now).isoformat()
@@ -32,7 +28,7 @@ def _daily(program: Program, now: datetime) -> str:
 async def _daily_reminder(new_uow: NewUnitOfWork, program: Program, now: datetime, job: str, days: int, take,
                           tell, batch_size: int) -> JobResult:
     """Once a local day: `take` the due reminders within `days` (marking them told) and `tell` each."""
-    until = _until(program, now, days)
+    until = program.calendar.days_later_end(now, days)
 
     async def batch(uow: JobUnitOfWork) -> int:
         due = await take(uow.jobs)(now, until, batch_size)

@@ -8,8 +8,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.model import Coupon
+from domain.vocabulary import CouponStatus
 from persistence.rows import columns_of, insert_model, to_model, update_model
 from persistence.tables import coupons, monthly_coupon_claims
+from persistence.validity import still_valid
 
 
 class SqlCouponRepository:
@@ -47,5 +49,5 @@ class SqlCouponRepository:
 
     async def end_available(self, member_id: int, now: datetime) -> None:
         await self.conn.execute(update(coupons).where(
-            coupons.c.member_id == member_id, coupons.c.status == "AVAILABLE", coupons.c.valid_until > now)
+            coupons.c.member_id == member_id, coupons.c.status == CouponStatus.AVAILABLE, still_valid(coupons.c.valid_until, now))
             .values(valid_until=now))

@@ -9,17 +9,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.jobs.ports import LotsOfYear, PointsLoss
 from domain.model import PointsLot
+from domain.vocabulary import PointKind
 from persistence.jobs.runs import lock_members, not_done_for
 from persistence.rows import columns_of, to_model
 from persistence.tables import UtcDateTime, members, point_entries, points_lots
+from persistence.validity import lapsed, still_valid
 
 
 class PointsJobs:
     conn: AsyncConnection
 
     async def expire_points_batch(self, now: datetime, batch_size: int, description: str) -> int:
-        cutoff = now.replace(microsecond=0)
-        expired_lots = (points_lots.c.remaining > 0, points_lots.c.expires_at < cutoff)
+        expired_lots = (points_lots.c.remaining > 0, lapsed(points_lots.c.expires_at, now))
         member_ids = (await self.conn.execute(
             select(points_lots.c.member_id).where(*expired_lots).group_by(points_lots.c.member_id)
             .order_by(points_lots.c.member_id).limit(batch_size))).scalars().all()
@@ -34,7 +35,7 @@ class PointsJobs:
         lost = expired.c.points - settled
         await self.conn.execute(insert(point_entries).from_select(
             ["member_id", "kind", "delta", "balance_after", "description", "occurred_at", "expires_at", "order_id"],
-            select(members.c.id, literal("EXPIRY"), -lost, members.c.points_balance - lost, literal(description),
+            select(members.c.id, literal(PointKind.EXPIRY.value), -lost, members.c.points_balance - lost, literal(description),
                    literal(now, UtcDateTime()), null(), null())
             .join(expired, expired.c.member_id == members.c.id).where(lost > 0).order_by(members.c.id)))
         await self.conn.execute(
@@ -46,7 +47,7 @@ class PointsJobs:
 
     async def lots_of_year_due(self, job: str, period: str, start: datetime, end: datetime, now: datetime,
                                batch_size: int) -> list[LotsOfYear]:
-        live_of_year = (points_lots.c.remaining > 0, points_lots.c.expires_at >= now.replace(microsecond=0),
+        live_of_year = (points_lots.c.remaining > 0, still_valid(points_lots.c.expires_at, now),
                         points_lots.c.earned_at >= start, points_lots.c.earned_at < end)
         member_ids = (await self.conn.execute(
             select(points_lots.c.member_id).where(*live_of_year, not_done_for(job, period, points_lots.c.member_id))
@@ -71,7 +72,7 @@ class PointsJobs:
             .values(points_balance=bindparam("balance_after"),
                     points_debt=members.c.points_debt - bindparam("settled")),
             [{"target": x.member_id, "balance_after": x.balance_after, "settled": x.settled} for x in losses])
-        entries = [{"member_id": x.member_id, "kind": "EXPIRY", "delta": -x.lost, "balance_after": x.balance_after,
+        entries = [{"member_id": x.member_id, "kind": PointKind.EXPIRY.value, "delta": -x.lost, "balance_after": x.balance_after,
                     "description": description, "occurred_at": now, "expires_at": None, "order_id": None}
                    for x in losses if x.lost > 0]
         if entries:

@@ -7,9 +7,11 @@ from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.jobs.ports import ExpiringSoon, TierHolder
+from domain.vocabulary import CouponStatus
 from persistence.jobs.runs import lock_members
 from persistence.jobs.tiers import above_base_tier
 from persistence.tables import coupons, members, points_lots
+from persistence.validity import still_valid
 
 
 class ReminderJobs:
@@ -34,13 +36,13 @@ class ReminderJobs:
     async def take_points_reminders(self, now: datetime, until: datetime, batch_size: int) -> list[ExpiringSoon]:
         lots = points_lots.c
         return await self._take_expiring(points_lots, lots.expires_at, func.sum(lots.remaining), (
-            lots.remaining > 0, lots.expiry_reminded.is_(False), lots.expires_at >= now.replace(microsecond=0),
+            lots.remaining > 0, lots.expiry_reminded.is_(False), still_valid(lots.expires_at, now),
             lots.expires_at <= until), batch_size)
 
     async def take_coupon_reminders(self, now: datetime, until: datetime, batch_size: int) -> list[ExpiringSoon]:
         c = coupons.c
         return await self._take_expiring(coupons, c.valid_until, func.count(), (
-            c.status == "AVAILABLE", c.expiry_reminded.is_(False), c.valid_until >= now.replace(microsecond=0),
+            c.status == CouponStatus.AVAILABLE, c.expiry_reminded.is_(False), still_valid(c.valid_until, now),
             c.valid_until <= until), batch_size)
 
     async def take_tier_reminders(self, now: datetime, until: datetime, batch_size: int) -> list[TierHolder]:

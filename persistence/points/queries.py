@@ -9,13 +9,14 @@ from sqlalchemy import func, select
 from persistence.database import Reader
 from persistence.rows import rows_by_ids
 from persistence.tables import point_entries, points_lots
+from persistence.validity import still_valid
 
 
 async def points_expiring_soon(reader: Reader, member_ids: Sequence[int], now: datetime, until: datetime) -> dict[int, tuple[int, datetime]]:
     rows = await reader.execute(
         select(points_lots.c.member_id, func.sum(points_lots.c.remaining), func.min(points_lots.c.expires_at))
         .where(points_lots.c.member_id.in_(member_ids), points_lots.c.remaining > 0,
-               points_lots.c.expires_at >= now.replace(microsecond=0), points_lots.c.expires_at <= until)
+               still_valid(points_lots.c.expires_at, now), points_lots.c.expires_at <= until)
         .group_by(points_lots.c.member_id))
     return {member_id: (int(points), expires_at) for member_id, points, expires_at in rows}
 

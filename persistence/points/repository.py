@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.model import LedgerEntry, PointsLot
 from persistence.rows import columns_of, insert_model, to_model
 from persistence.tables import point_entries, points_lots
+from persistence.validity import still_valid
 
 
 class SqlPointsRepository:
@@ -40,7 +41,7 @@ class SqlPointsRepository:
         rows = await self.conn.execute(
             select(*columns_of(points_lots, PointsLot))
             .where(points_lots.c.member_id == member_id, points_lots.c.remaining > 0,
-                   points_lots.c.expires_at >= now.replace(microsecond=0))
+                   still_valid(points_lots.c.expires_at, now))
             .order_by(points_lots.c.expires_at, points_lots.c.id)
             .with_for_update()
         )

@@ -1,0 +1,84 @@
+"""The vocabularies the domain speaks and the API shows: one definition each. The API wraps these very
+enums for GraphQL (`api.core.vocabulary`), and the database stores their values. Each is a `str` enum,
+so a value read from a row or a program file compares equal to its member."""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Channel(str, Enum):
+    """Where an order was placed."""
+
+    APP = "APP"
+    MINI_PROGRAM = "MINI_PROGRAM"
+    STORE = "STORE"
+    THIRD_PARTY = "THIRD_PARTY"
+
+
+class Gender(str, Enum):
+    FEMALE = "FEMALE"
+    MALE = "MALE"
+    UNDISCLOSED = "UNDISCLOSED"
+
+
+class PointKind(str, Enum):
+    """What a ledger entry was for."""
+
+    SIGNUP = "SIGNUP"
+    ORDER = "ORDER"
+    CHECK_IN = "CHECK_IN"
+    TASK = "TASK"
+    UPGRADE_GIFT = "UPGRADE_GIFT"
+    BONUS = "BONUS"
+    REDEMPTION = "REDEMPTION"
+    ORDER_OFFSET = "ORDER_OFFSET"
+    REFUND = "REFUND"
+    EXPIRY = "EXPIRY"
+    ADJUSTMENT = "ADJUSTMENT"
+
+
+class CouponKind(str, Enum):
+    AMOUNT_OFF = "AMOUNT_OFF"
+    PERCENT_OFF = "PERCENT_OFF"
+    FREE_SHIPPING = "FREE_SHIPPING"
+
+
+class CouponSource(str, Enum):
+    SIGNUP_GIFT = "SIGNUP_GIFT"
+    UPGRADE_GIFT = "UPGRADE_GIFT"
+    MONTHLY_GIFT = "MONTHLY_GIFT"
+    BIRTHDAY_GIFT = "BIRTHDAY_GIFT"
+    REDEMPTION = "REDEMPTION"
+    ISSUED = "ISSUED"
+
+
+class CouponStatus(str, Enum):
+    """As a member sees it at a moment (`domain.coupons.coupon_status`): a coupon stored AVAILABLE is
+    EXPIRED once its last whole second has passed."""
+
+    AVAILABLE = "AVAILABLE"
+    USED = "USED"
+    EXPIRED = "EXPIRED"
+
+
+class RewardKind(str, Enum):
+    COUPON = "COUPON"
+    GOODS = "GOODS"
+
+
+class RedemptionStatus(str, Enum):
+    COMPLETED = "COMPLETED"
+    PENDING_FULFILMENT = "PENDING_FULFILMENT"
+
+
+class NotificationKind(str, Enum):
+    POINTS_EXPIRING = "POINTS_EXPIRING"
+    COUPON_EXPIRING = "COUPON_EXPIRING"
+    TIER_EXPIRING = "TIER_EXPIRING"
+    TIER_CHANGED = "TIER_CHANGED"
+    BIRTHDAY_GIFT = "BIRTHDAY_GIFT"
+    BONUS = "BONUS"
+
+
+def names(vocabulary: type[Enum]) -> tuple[str, ...]:
+    return tuple(member.value for member in vocabulary)
