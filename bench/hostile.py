@@ -38,8 +38,8 @@ sys.path.insert(0, str(ROOT))
 from api.core.auth import MEMBER_AUDIENCE, issue_access_token  # noqa: E402
 from api.core.document_limits import DocumentChecks  # noqa: E402
 from api.schema import schema  # noqa: E402
-from domain import members as member_rules  # noqa: E402
-from domain.adjustments import adjust_points  # noqa: E402
+from domain import commands  # noqa: E402
+from domain.service import Service  # noqa: E402
 from domain.program import load_program  # noqa: E402
 from persistence.database import Database  # noqa: E402
 from persistence.integrity import find_discrepancies  # noqa: E402
@@ -204,19 +204,17 @@ async def prepare_members(url: str, count: int) -> list[str]:
     program = load_program(ROOT / "programs" / "standard.toml")
     database = Database(url)
     await upgrade(database, program)
-    now = datetime.now(timezone.utc)
+    now, at = datetime.now(timezone.utc), datetime.fromisoformat(NOW)
+    service = Service(program, lambda: SqlUnitOfWork(database))
     tokens = []
     for n in range(count):
-        async with SqlUnitOfWork(database) as uow:
-            member, session, _ = await member_rules.sign_in_with_wechat(uow, program, datetime.fromisoformat(NOW),
-                                                                        f"dev-bench-{n}", None, now, None)
+        member, session, _ = await service.handle(commands.SignInWithWeChat(f"dev-bench-{n}", None, None), now=at)
         tokens.append(issue_access_token(SECRET, MEMBER_AUDIENCE, session.token_id, now, 3600)[0])
         if n == 0:
             cheapest = min((r for r in program.rewards if r.stock is None and r.min_tier_level <= 1),
                            key=lambda r: r.points_cost)
-            async with SqlUnitOfWork(database) as uow:
-                await adjust_points(uow, program, datetime.fromisoformat(NOW), member.id,
-                                    cheapest.points_cost * (count // 2) - program.signup.points, "bench", "bench")
+            points = cheapest.points_cost * (count // 2) - program.signup.points
+            await service.handle(commands.AdjustPoints(member.id, points, "bench", "bench"), now=at)
     await database.dispose()
     return tokens
 

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from domain import idempotency, wallet
+from domain import commands, idempotency, wallet
 from domain.errors import LoyaltyError, UserErrorCode
+from domain.handling import Handling
 from domain.locking import member_for_update
 from domain.model import CheckIn
 from domain.ports import UnitOfWork
@@ -29,14 +30,15 @@ def check_in_status(program: Program, today: CheckIn | None, yesterday: CheckIn 
     return CheckInStatus(False, streak, check_in_points(program.check_in, streak + 1))
 
 
-async def check_in(uow: UnitOfWork, program: Program, now: datetime, member_id: int, key: str) -> CheckIn:
+async def check_in(command: commands.CheckIn, uow: UnitOfWork, context: Handling) -> CheckIn:
     """Check in for the local day of `now`, paying `points.check_in` for the streak reached."""
+    program, now, member_id, key = context.program, context.now, command.member_id, command.idempotency_key
     key = idempotency.check_key(key, "idempotencyKey")
     member = await member_for_update(uow, member_id)
     request = idempotency.fingerprint(operation="checkIn")
     replay = await idempotency.replayed_result(uow, member.id, "checkIn", key, request)
     if replay is not None:
-        return await uow.check_ins.get(replay)
+        return context.replay(await uow.check_ins.get(replay))
     today = program.calendar.local_date(now)
     if await uow.check_ins.on_date(member.id, today) is not None:
         raise LoyaltyError(UserErrorCode.ALREADY_CHECKED_IN, "Already checked in today; come back tomorrow.")
@@ -46,5 +48,4 @@ async def check_in(uow: UnitOfWork, program: Program, now: datetime, member_id: 
     record = await uow.check_ins.add(CheckIn(member.id, today, streak, points, now))
     await wallet.credit(uow, program, member, points, PointKind.CHECK_IN, f"每日签到（连续{streak}天）", now)
     await idempotency.remember(uow, member.id, "checkIn", key, request, record.id, now)
-    await uow.commit()
     return record

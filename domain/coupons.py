@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain import idempotency
+from domain import commands, idempotency
 from domain.errors import LoyaltyError, UserErrorCode, invalid
+from domain.handling import Handling
 from domain.locking import member_for_update
 from domain.model import Coupon
 from domain.ports import UnitOfWork
@@ -37,10 +38,12 @@ def claim_period(program: Program, now: datetime) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-async def claim_monthly_coupons(uow: UnitOfWork, program: Program, now: datetime, member_id: int) -> list[Coupon]:
+async def claim_monthly_coupons(command: commands.ClaimMonthlyCoupons, uow: UnitOfWork,
+                                context: Handling) -> list[Coupon]:
     """`monthly_coupons`: the member's tier grant, claimable from `first_day` to `last_day` of each
     local month, once a month. No grant for the tier → TIER_TOO_LOW; outside the days → NOT_CLAIMABLE."""
-    member = await member_for_update(uow, member_id)
+    program, now = context.program, context.now
+    member = await member_for_update(uow, command.member_id)
     rule = program.monthly_coupons
     grant = rule.grants.get(member.tier_code)
     if grant is None:
@@ -54,13 +57,13 @@ async def claim_monthly_coupons(uow: UnitOfWork, program: Program, now: datetime
         raise LoyaltyError(UserErrorCode.ALREADY_CLAIMED, "This month's coupons have already been claimed.")
     await uow.coupons.record_monthly_claim(member.id, period, now)
     issued = await issue(uow, program, member.id, grant, CouponSource.MONTHLY_GIFT, now, claim_period=period)
-    await uow.commit()
     return issued
 
 
-async def use_coupon(uow: UnitOfWork, now: datetime, member_id: int, coupon_id: int | None,
-                     external_order_id: str, order_amount: int) -> Coupon:
+async def use_coupon(command: commands.UseCoupon, uow: UnitOfWork, context: Handling) -> Coupon:
     """Mark an AVAILABLE coupon USED for an order; `couponId` + `externalOrderId` is the retry key."""
+    now, member_id, coupon_id = context.now, command.member_id, command.coupon_id
+    external_order_id, order_amount = command.external_order_id, command.order_amount
     external_order_id = idempotency.check_key(external_order_id, "externalOrderId")
     if order_amount < 0:
         raise invalid("orderAmount", "orderAmount must not be negative.")
@@ -74,7 +77,7 @@ async def use_coupon(uow: UnitOfWork, now: datetime, member_id: int, coupon_id: 
             raise LoyaltyError(UserErrorCode.COUPON_ALREADY_USED, "This coupon has already been used.")
         if coupon.used_order_amount != order_amount:
             raise idempotency.key_reused("coupon and externalOrderId")
-        return coupon
+        return context.replay(coupon)
     if status == CouponStatus.EXPIRED:
         raise LoyaltyError(UserErrorCode.COUPON_EXPIRED, "This coupon has expired.")
     if order_amount < coupon.min_spend:
@@ -86,5 +89,4 @@ async def use_coupon(uow: UnitOfWork, now: datetime, member_id: int, coupon_id: 
     coupon.used_order_amount = order_amount
     coupon.applied_discount = coupon_discount(coupon.kind, coupon.discount_amount, coupon.discount_percent, order_amount)
     await uow.coupons.save(coupon)
-    await uow.commit()
     return coupon

@@ -26,13 +26,20 @@ class UserErrorCode(str, Enum):
 
 
 class LoyaltyError(Exception):
-    """A business-rule refusal: the request changes nothing and the caller is told why."""
+    """A business-rule refusal: the request changes nothing and the caller is told why. A refusal with
+    `keep_changes` keeps what the handler did before refusing (a reused refresh token ends its session)."""
 
-    def __init__(self, code: UserErrorCode, message: str, field: list[str] | None = None):
+    def __init__(self, code: UserErrorCode, message: str, field: list[str] | None = None, keep_changes: bool = False):
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.keep_changes = keep_changes
+
+
+class WriteConflict(Exception):
+    """Another transaction got there first (a unique key, a deadlock, a busy database): the service layer
+    runs the command again."""
 
 
 def invalid(field: str, message: str) -> LoyaltyError:

@@ -3,26 +3,27 @@ number, and deregistration (注销)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
-from domain import coupons, sessions, wallet
+from domain import commands, coupons, sessions, wallet
 from domain.errors import LoyaltyError, UserErrorCode, invalid
+from domain.handling import Handling
 from domain.locking import member_for_update
 from domain.model import Member, Session
 from domain.ports import UnitOfWork
-from domain.program import Program
 from domain.vocabulary import CouponSource, Gender, PointKind, names
 
 NICKNAME_MAX = 32
 HOUSEHOLD_MAX = 20
 
 
-async def sign_in_with_wechat(uow: UnitOfWork, program: Program, now: datetime, openid: str, unionid: str | None,
-                              session_now: datetime, refresh_ttl_seconds: int | None) -> tuple[Member, Session, str | None]:
+async def sign_in_with_wechat(command: commands.SignInWithWeChat, uow: UnitOfWork,
+                              context: Handling) -> tuple[Member, Session, str | None]:
     """Sign in the member of this openid, or of this unionid (the same person in another WeChat app:
     the openid joins them), or register a new member with the `points.signup` gift. Starts a session
-    (at `session_now`: sessions follow the real clock, not a test clock); returns the member, the
-    session and its first refresh token."""
+    (by the real clock: sessions follow it, not a test clock); returns the member, the session and its
+    first refresh token."""
+    program, now, openid, unionid = context.program, context.now, command.openid, command.unionid
     member = await uow.members.by_openid(openid)
     if member is None and unionid:
         member = await uow.members.by_unionid(unionid)
@@ -34,29 +35,29 @@ async def sign_in_with_wechat(uow: UnitOfWork, program: Program, now: datetime, 
         await wallet.credit(uow, program, member, program.signup.points, PointKind.SIGNUP, "新人注册礼", now)
         for grant in program.signup.coupons:
             await coupons.issue(uow, program, member.id, grant, CouponSource.SIGNUP_GIFT, now)
-    session, refresh_token = await sessions.start(uow, session_now, refresh_ttl_seconds, member_id=member.id)
-    await uow.commit()
+    session, refresh_token = await sessions.start(uow, context.real_now, command.refresh_ttl_seconds, member_id=member.id)
     return member, session, refresh_token
 
 
-async def bind_phone(uow: UnitOfWork, member_id: int, phone: str) -> Member:
+async def bind_phone(command: commands.BindPhone, uow: UnitOfWork, context: Handling) -> Member:
     """Bind the number WeChat vouched for. One number, one member: another member's is PHONE_TAKEN."""
-    member = await member_for_update(uow, member_id)
+    phone = command.phone
+    member = await member_for_update(uow, command.member_id)
     holder = await uow.members.by_phone(phone)
     if holder is not None and holder.id != member.id:
         raise LoyaltyError(UserErrorCode.PHONE_TAKEN, "This phone number is bound to another member.",
                            ["input", "code"])
     await uow.members.set_phone(member.id, phone)
-    await uow.commit()
     return member
 
 
-async def deregister(uow: UnitOfWork, program: Program, now: datetime, member_id: int) -> None:
+async def deregister(command: commands.Deregister, uow: UnitOfWork, context: Handling) -> None:
     """注销 (PIPL's right to deletion): personal data erased (profile, phone, WeChat identities and
     notifications), points forfeited through one ADJUSTMENT entry (a debt is written off the same way),
     growth to zero and the base tier, coupons ended, every session ended. The ledgers stay, keyed by
     the anonymous member number, for the books; a later sign-in with the same WeChat is a new member."""
-    member = await member_for_update(uow, member_id)
+    program, now = context.program, context.now
+    member = await member_for_update(uow, command.member_id)
     await wallet.forfeit_all(uow, member, "注销：积分作废", now)
     if member.growth_value:
         await uow.growth.add_entry(member.id, -member.growth_value, 0, "DEREGISTERED", now)
@@ -70,7 +71,6 @@ async def deregister(uow: UnitOfWork, program: Program, now: datetime, member_id
     await uow.notifications.erase_all(member.id)
     await uow.coupons.end_available(member.id, now)
     await uow.sessions.revoke_all_of_member(member.id, sessions.DEREGISTERED, now)
-    await uow.commit()
 
 
 @dataclass
@@ -95,12 +95,13 @@ def _validate(change: ProfileChange, today: date) -> None:
         raise invalid("householdSize", f"householdSize must be between 1 and {HOUSEHOLD_MAX}.")
 
 
-async def update_profile(uow: UnitOfWork, program: Program, now: datetime, member_id: int,
-                         change: ProfileChange) -> tuple[Member, int]:
+async def update_profile(command: commands.UpdateProfile, uow: UnitOfWork, context: Handling) -> tuple[Member, int]:
     """Apply a profile change; each profile task (`points.profile`) pays once. The birthday can be set
     once: a different second value is INVALID_INPUT. Gender pays only when actually disclosed."""
+    program, now = context.program, context.now
+    change = ProfileChange(command.nickname, command.birthday, command.gender, command.household_size)
     _validate(change, program.calendar.local_date(now))
-    member = await member_for_update(uow, member_id)
+    member = await member_for_update(uow, command.member_id)
     if change.birthday is not None and member.birthday is not None and change.birthday != member.birthday:
         raise invalid("birthday", "The birthday has already been set and cannot be changed.")
     done = await uow.members.completed_tasks(member.id)
@@ -126,5 +127,4 @@ async def update_profile(uow: UnitOfWork, program: Program, now: datetime, membe
         if points > 0:
             await wallet.credit(uow, program, member, points, PointKind.TASK, description, now)
             awarded += points
-    await uow.commit()
     return member, awarded

@@ -219,3 +219,21 @@ class StaffMember:
     created_at: datetime
     disabled_at: datetime | None = None
     id: int | None = None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One line of the audit log: who did what to what, when, in which request, and how it was before
+    and after."""
+
+    occurred_at: datetime
+    request_id: str
+    actor_kind: str      # STAFF or INTEGRATION
+    actor_id: int
+    actor_name: str
+    action: str          # the operation, e.g. recordOrder
+    subject: str | None  # what it changed or read, e.g. Member:12
+    outcome: str         # OK, or the code it was refused with
+    input: dict
+    before: dict | None = None
+    after: dict | None = None

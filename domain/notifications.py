@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from domain import commands
 from domain.errors import LoyaltyError, UserErrorCode, invalid
+from domain.handling import Handling
 from domain.locking import member_for_update
 from domain.model import Notification
 from domain.ports import UnitOfWork
@@ -81,9 +83,10 @@ def monthly_bonus(program: Program, member_id: int, period: str, points: int, no
                         f"您 {period} 的消费已达标，奖励 {points} {program.points_name}。", now)
 
 
-async def mark_read(uow: UnitOfWork, now: datetime, member_id: int, ids: list[int | None]) -> int:
+async def mark_read(command: commands.MarkNotificationsRead, uow: UnitOfWork, context: Handling) -> int:
     """Mark the member's notifications read (the first readAt stays); the unread count after.
     Any id that is not one of the member's notifications refuses the whole request (NOT_FOUND)."""
+    now, member_id, ids = context.now, command.member_id, list(command.notification_ids)
     if not ids:
         raise invalid("ids", "Give at least one notification id.")
     if len(ids) > MAX_MARKED:
@@ -94,5 +97,4 @@ async def mark_read(uow: UnitOfWork, now: datetime, member_id: int, ids: list[in
         raise LoyaltyError(UserErrorCode.NOT_FOUND, "No such notification for this member.", ["input", "ids"])
     await uow.notifications.mark_read(member.id, wanted, now)
     unread = await uow.notifications.unread_count(member.id)
-    await uow.commit()
     return unread

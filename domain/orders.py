@@ -1,15 +1,13 @@
 """Orders and refunds from the commerce backend, and points offsets at checkout."""
 from __future__ import annotations
 
-from datetime import datetime
-
-from domain import idempotency, tiers, wallet
+from domain import commands, idempotency, tiers, wallet
 from domain.clock import within_service_range
 from domain.errors import LoyaltyError, UserErrorCode, invalid
+from domain.handling import Handling
 from domain.locking import member_for_update
 from domain.model import Order, PointsOffset, Refund
 from domain.ports import UnitOfWork
-from domain.program import Program
 from domain.rules import growth_for_order, offset_amount, offset_limit_points, points_for_order, proportional_take_back
 from domain.vocabulary import Channel, PointKind, names
 
@@ -23,10 +21,12 @@ def _amount(value: int, field: str, allow_zero: bool = True) -> int:
     return value
 
 
-async def record_order(uow: UnitOfWork, program: Program, now: datetime, member_id: int | None, external_id: str,
-                       amount: int, shipping_fee: int | None, channel: str, paid_at: datetime) -> Order:
+async def record_order(command: commands.RecordOrder, uow: UnitOfWork, context: Handling) -> Order:
     """Points (`points.order`, at the member's tier before this order) and growth (`growth`) for a paid
     order; `externalId` is the retry key."""
+    program, now, member_id, amount, channel, paid_at = (context.program, context.now, command.member_id, command.amount,
+                                                         command.channel, command.paid_at)
+    external_id, shipping_fee = command.external_id, command.shipping_fee
     external_id = idempotency.check_key(external_id, "externalId")
     _amount(amount, "amount")
     shipping = _amount(shipping_fee or 0, "shippingFee")
@@ -43,7 +43,7 @@ async def record_order(uow: UnitOfWork, program: Program, now: datetime, member_
             member.id, amount, shipping, channel, paid_at)
         if not same:
             raise idempotency.key_reused("externalId")
-        return existing
+        return context.replay(existing)
     tier_before = program.tier(member.tier_code)
     points = points_for_order(program.order_points, tier_before, amount, channel, program.calendar.local_date(paid_at))
     growth = growth_for_order(program.growth, amount, channel)
@@ -53,29 +53,30 @@ async def record_order(uow: UnitOfWork, program: Program, now: datetime, member_
     ))
     await wallet.credit(uow, program, member, points, PointKind.ORDER, f"订单 {external_id}", now, order_id=order.id)
     await tiers.change_growth(uow, program, member, growth, PointKind.ORDER, now, order_id=order.id)
-    await uow.commit()
     return order
 
 
-async def refund_order(uow: UnitOfWork, program: Program, now: datetime, external_id: str, external_refund_id: str,
-                       amount: int) -> Order:
+async def refund_order(command: commands.RefundOrder, uow: UnitOfWork, context: Handling) -> Order:
     """Take back floor(earned × refundedSoFar / amount) less earlier take-backs, of points and growth
     alike; give back points spent on the order in the same proportion as a new lot. The balance may
     go negative this way (a debt the next points repay). A deregistered member's refund is recorded
     for the books and takes nothing: their points were forfeited when they left."""
+    program, now, amount = context.program, context.now, command.amount
+    external_id, external_refund_id = command.external_id, command.external_refund_id
     external_id = idempotency.check_key(external_id, "externalId")
     external_refund_id = idempotency.check_key(external_refund_id, "externalRefundId")
     _amount(amount, "amount", allow_zero=False)
     found = await uow.orders.by_external_id(external_id)
     if found is None:
         raise LoyaltyError(UserErrorCode.ORDER_NOT_FOUND, "No order with this externalId.", ["input", "externalId"])
+    await context.concerns(f"Member:{found.member_id}")
     member = await uow.members.lock(found.member_id)
     order = await uow.orders.by_external_id(external_id)  # read again under the member's lock
     earlier = await uow.orders.refund_by_external_id(external_refund_id)
     if earlier is not None:
         if (earlier.order_id, earlier.amount) != (order.id, amount):
             raise idempotency.key_reused("externalRefundId")
-        return order
+        return context.replay(order)
     refunded = order.refunded_amount + amount
     if refunded > order.amount:
         raise LoyaltyError(UserErrorCode.REFUND_EXCEEDS_ORDER,
@@ -99,14 +100,15 @@ async def refund_order(uow: UnitOfWork, program: Program, now: datetime, externa
     order.growth_taken_back += growth_back
     await uow.orders.save(order)
     await uow.orders.add_refund(Refund(order.id, external_refund_id, amount, points_back, growth_back, returned, now))
-    await uow.commit()
     return order
 
 
-async def redeem_points_for_order(uow: UnitOfWork, program: Program, now: datetime, member_id: int | None,
-                                  external_order_id: str, points: int, order_amount: int) -> PointsOffset:
+async def redeem_points_for_order(command: commands.RedeemPointsForOrder, uow: UnitOfWork,
+                                  context: Handling) -> PointsOffset:
     """`points.offset`: `points_per_yuan` points per yuan off, at least `min_points`, in multiples of
     `step`, at most `max_order_percent` of orderAmount; one offset per order (its retry key)."""
+    program, now, member_id, points = context.program, context.now, command.member_id, command.points
+    external_order_id, order_amount = command.external_order_id, command.order_amount
     external_order_id = idempotency.check_key(external_order_id, "externalOrderId")
     _amount(order_amount, "orderAmount", allow_zero=False)
     rule = program.offset
@@ -120,11 +122,10 @@ async def redeem_points_for_order(uow: UnitOfWork, program: Program, now: dateti
     if existing is not None:
         if (existing.member_id, existing.points, existing.order_amount) != (member.id, points, order_amount):
             raise idempotency.key_reused("externalOrderId")
-        return existing
+        return context.replay(existing)
     await wallet.debit(uow, member, points, PointKind.ORDER_OFFSET, f"订单 {external_order_id} 积分抵现", now)
     offset = await uow.orders.add_offset(PointsOffset(
         member_id=member.id, external_order_id=external_order_id, points=points,
         amount_off=offset_amount(rule, points), order_amount=order_amount, created_at=now,
     ))
-    await uow.commit()
     return offset

@@ -5,8 +5,8 @@ from datetime import date, datetime
 from typing import Protocol
 
 from domain.model import (
-    CheckIn, Coupon, IdempotencyRecord, LedgerEntry, Member, Notification, Order, PointsLot, PointsOffset, Redemption,
-    RefreshToken, Refund, Reward, Session, StaffMember,
+    AuditRecord, CheckIn, Coupon, IdempotencyRecord, LedgerEntry, Member, Notification, Order, PointsLot, PointsOffset,
+    Redemption, RefreshToken, Refund, Reward, Session, StaffMember,
 )
 
 
@@ -125,6 +125,12 @@ class ApiKeyRepository(Protocol):
         """Revoke every active key of this name; how many there were."""
 
 
+class AuditLog(Protocol):
+    async def snapshot(self, subject: str | None) -> dict | None:
+        """The state of `subject` ("Member:12") as this transaction sees it; None when there is none."""
+    async def add(self, record: AuditRecord) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving it without `commit()` rolls everything back."""
 
@@ -140,5 +146,6 @@ class UnitOfWork(Protocol):
     sessions: SessionRepository
     staff: StaffRepository
     api_keys: ApiKeyRepository
+    audit: AuditLog
 
     async def commit(self) -> None: ...

@@ -1,27 +1,27 @@
 """Reward redemption: points for a coupon or for goods to fulfil."""
 from __future__ import annotations
 
-from datetime import datetime
-
-from domain import coupons, idempotency, wallet
+from domain import commands, coupons, idempotency, wallet
 from domain.errors import LoyaltyError, UserErrorCode
+from domain.handling import Handling
 from domain.locking import member_for_update
 from domain.model import Redemption
 from domain.ports import UnitOfWork
-from domain.program import CouponGrant, Program
+from domain.program import CouponGrant
 from domain.vocabulary import CouponSource, PointKind, RedemptionStatus, RewardKind
 
 
-async def redeem_reward(uow: UnitOfWork, program: Program, now: datetime, member_id: int, reward_id: int | None,
-                        key: str) -> Redemption:
+async def redeem_reward(command: commands.RedeemReward, uow: UnitOfWork, context: Handling) -> Redemption:
     """Checked in the contract's order, the first failure answering: the reward exists and is active
     (NOT_FOUND), the member's tier (TIER_TOO_LOW), stock (OUT_OF_STOCK), balance (INSUFFICIENT_POINTS)."""
+    program, now, member_id, reward_id = context.program, context.now, command.member_id, command.reward_id
+    key = command.idempotency_key
     key = idempotency.check_key(key, "idempotencyKey")
     member = await member_for_update(uow, member_id)
     request = idempotency.fingerprint(operation="redeemReward", reward_id=reward_id)
     replay = await idempotency.replayed_result(uow, member.id, "redeemReward", key, request)
     if replay is not None:
-        return await uow.rewards.get_redemption(replay)
+        return context.replay(await uow.rewards.get_redemption(replay))
     reward = await uow.rewards.get(reward_id) if reward_id is not None else None
     if reward is None or not reward.active:
         raise LoyaltyError(UserErrorCode.NOT_FOUND, "No such reward.", ["input", "rewardId"])
@@ -42,5 +42,4 @@ async def redeem_reward(uow: UnitOfWork, program: Program, now: datetime, member
         coupon_id=coupon_id, status=RedemptionStatus.COMPLETED if reward.kind == RewardKind.COUPON else RedemptionStatus.PENDING_FULFILMENT,
     ))
     await idempotency.remember(uow, member.id, "redeemReward", key, request, redemption.id, now)
-    await uow.commit()
     return redemption

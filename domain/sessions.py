@@ -10,7 +10,9 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from domain import commands
 from domain.errors import LoyaltyError, UserErrorCode
+from domain.handling import Handling
 from domain.model import RefreshToken, Session
 from domain.ports import UnitOfWork
 
@@ -30,9 +32,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _invalid() -> LoyaltyError:
+def _invalid(keep_changes: bool = False) -> LoyaltyError:
     return LoyaltyError(UserErrorCode.INVALID_TOKEN, "This refresh token is not valid; sign in again.",
-                        ["input", "refreshToken"])
+                        ["input", "refreshToken"], keep_changes=keep_changes)
 
 
 async def _new_refresh_token(uow: UnitOfWork, session_id: int, now: datetime, ttl_seconds: int) -> str:
@@ -52,9 +54,11 @@ async def start(uow: UnitOfWork, now: datetime, refresh_ttl_seconds: int | None,
     return session, token
 
 
-async def refresh(uow: UnitOfWork, now: datetime, presented: str, ttl_seconds: int) -> tuple[Session, str]:
-    """Spend `presented` and return its session with the next refresh token. An unknown, expired or
-    revoked token is INVALID_TOKEN; a spent one is too, and ends its session (committed)."""
+async def refresh(command: commands.RefreshSession, uow: UnitOfWork, context: Handling) -> tuple[Session, str]:
+    """Spend the refresh token presented and return its session with the next one (by the real clock).
+    An unknown, expired or revoked token is INVALID_TOKEN; a spent one is too, and ends its session (a
+    refusal that keeps that change)."""
+    now, presented, ttl_seconds = context.real_now, command.refresh_token, command.ttl_seconds
     if not presented.startswith(REFRESH_TOKEN_PREFIX) or len(presented) > 128:
         raise _invalid()
     token = await uow.sessions.lock_refresh_token(token_hash(presented))
@@ -64,19 +68,18 @@ async def refresh(uow: UnitOfWork, now: datetime, presented: str, ttl_seconds: i
     if token.used_at is not None:
         if session.revoked_at is None:
             await uow.sessions.revoke(session.id, REUSED, now)
-            await uow.commit()
+            raise _invalid(keep_changes=True)
         raise _invalid()
     if session.revoked_at is not None or now >= token.expires_at:
         raise _invalid()
     await uow.sessions.spend_refresh_token(token.id, now)
     following = await _new_refresh_token(uow, session.id, now, ttl_seconds)
-    await uow.commit()
     return session, following
 
 
-async def end(uow: UnitOfWork, now: datetime, session_id: int) -> None:
-    """Logout: the session's access and refresh tokens stop working now."""
-    session = await uow.sessions.lock(session_id)
+async def end(command: commands.EndSession, uow: UnitOfWork, context: Handling) -> None:
+    """Logout: the session's access and refresh tokens stop working now (by the real clock)."""
+    now = context.real_now
+    session = await uow.sessions.lock(command.session_id)
     if session is not None and session.revoked_at is None:
         await uow.sessions.revoke(session.id, LOGOUT, now)
-    await uow.commit()

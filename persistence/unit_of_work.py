@@ -5,6 +5,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from persistence.check_ins.repository import SqlCheckInRepository
 from persistence.coupons.repository import SqlCouponRepository
+from domain.errors import WriteConflict
 from persistence.database import Database
 from persistence.idempotency import SqlIdempotencyRepository
 from persistence.jobs import SqlJobRepository
@@ -17,10 +18,6 @@ from persistence.rewards.repository import SqlRewardRepository
 from persistence.sessions.repository import SqlSessionRepository
 from persistence.staff.audit import SqlAuditRepository
 from persistence.staff.repository import SqlApiKeyRepository, SqlStaffRepository
-
-
-class WriteConflict(Exception):
-    """Another transaction got there first (a unique key, a deadlock, a busy database): retry."""
 
 
 def _is_conflict(exc: BaseException) -> bool:

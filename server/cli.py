@@ -59,19 +59,27 @@ def _refused(message: str) -> None:
     sys.exit(2)
 
 
+def _service(settings: Settings, database: Database):
+    """The service layer over `database`: every write of the CLI goes through it, as the API's do."""
+    from domain.service import Service
+    from persistence.unit_of_work import SqlUnitOfWork
+    from server.passwords import Argon2PasswordHasher
+
+    return Service(load_program(settings.program_path), lambda: SqlUnitOfWork(database),
+                   passwords=Argon2PasswordHasher())
+
+
 def apikey_create(args) -> None:
     from api.core.auth import new_api_key
-    from domain.api_keys import create_api_key
-    from persistence.unit_of_work import SqlUnitOfWork
+    from domain import commands
 
     settings = _settings()
     key, key_hash = new_api_key()
     scopes = args.scopes.split() if args.scopes else sorted(s.value for s in ALL_SCOPES)
 
     async def create(database):
-        async with SqlUnitOfWork(database) as uow:
-            await create_api_key(uow, datetime.now(timezone.utc), args.name, scopes, key_hash, key[:10],
-                                 replacing=args.replace)
+        await _service(settings, database).handle(commands.CreateApiKey(args.name, tuple(scopes), key_hash, key[:10],
+                                                                        replacing=args.replace))
 
     try:
         asyncio.run(_with_database(settings, create))
@@ -82,9 +90,7 @@ def apikey_create(args) -> None:
 
 
 def staff_create(args) -> None:
-    from domain.staff import create_staff
-    from persistence.unit_of_work import SqlUnitOfWork
-    from server.passwords import Argon2PasswordHasher
+    from domain import commands
 
     if sys.stdin.isatty():
         import getpass
@@ -97,9 +103,7 @@ def staff_create(args) -> None:
     settings = _settings()
 
     async def create(database):
-        async with SqlUnitOfWork(database) as uow:
-            return await create_staff(uow, Argon2PasswordHasher(), datetime.now(timezone.utc), args.username,
-                                      password, args.role)
+        return await _service(settings, database).handle(commands.CreateStaff(args.username, password, args.role))
 
     try:
         staff = asyncio.run(_with_database(settings, create))

@@ -12,7 +12,7 @@ import os
 import secrets
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -22,9 +22,10 @@ from sqlalchemy import delete, event, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from api.core.auth import new_api_key
+from domain import commands
 from domain.access import ALL_SCOPES
-from domain.api_keys import create_api_key
 from domain.program import Program, load_program
+from domain.service import Service
 from persistence.catalog import sync_program
 from persistence.database import Database
 from persistence.integrity import find_discrepancies
@@ -32,6 +33,7 @@ from persistence.migrate import upgrade
 from persistence.tables import metadata
 from persistence.unit_of_work import SqlUnitOfWork
 from server.app import create_app
+from server.passwords import Argon2PasswordHasher
 from server.services import Services
 from server.settings import Settings
 from server.wechat import DevelopmentWeChat
@@ -271,9 +273,14 @@ def api_with(program, database):
     return make
 
 
+def service_for(database, program: Program | None = None) -> Service:
+    """The service layer over `database`, as the CLI builds it: writes made outside a request."""
+    return Service(program or load_program(PROGRAMS["standard"]), lambda: SqlUnitOfWork(database),
+                   passwords=Argon2PasswordHasher())
+
+
 async def add_api_key(database, name: str, scopes: list[str]) -> str:
     """A new integration key with these scopes, as `loyalty apikey create` makes one."""
     key, key_hash = new_api_key()
-    async with SqlUnitOfWork(database) as uow:
-        await create_api_key(uow, datetime.now(timezone.utc), name, scopes, key_hash, key[:10])
+    await service_for(database).handle(commands.CreateApiKey(name, tuple(scopes), key_hash, key[:10]))
     return key

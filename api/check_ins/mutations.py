@@ -5,10 +5,10 @@ import strawberry
 
 from api.check_ins.types import CheckIn
 from api.core.access import require_member
-from api.core.mutations import Refused, run
+from api.core.mutations import Refused, execute
 from api.core.vocabulary import UserError
 from api.members.types import Member, member_of
-from domain import check_ins
+from domain import commands
 
 
 @strawberry.input
@@ -28,8 +28,7 @@ async def check_in(info: strawberry.Info, input: CheckInInput) -> CheckInPayload
     context = info.context
     member_id = require_member(context.caller)
     try:
-        record = await run(info, lambda uow: check_ins.check_in(
-            uow, context.program, context.now, member_id, input.idempotency_key))
+        record = await execute(info, commands.CheckIn(member_id, input.idempotency_key))
     except Refused as refused:
         return CheckInPayload(user_errors=refused.errors)
     return CheckInPayload(check_in=CheckIn.from_row(record), member=await member_of(info, member_id))

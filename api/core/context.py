@@ -2,7 +2,6 @@
 connection and the loaders; and the app's services (`server.services`)."""
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,7 +10,6 @@ from zoneinfo import ZoneInfo
 from api.core.auth import Caller
 from domain.program import Program
 from persistence.database import Reader
-from persistence.unit_of_work import SqlUnitOfWork
 
 
 @dataclass
@@ -32,13 +30,6 @@ class Context:
     def zone(self) -> ZoneInfo:
         return self.services.program.calendar.zone
 
-    @asynccontextmanager
-    async def unit_of_work(self):
-        """A write transaction for this request, on a connection taken only after the request's read
-        connection went back to the pool (`Reader.released`)."""
-        async with self.reader.released():
-            async with SqlUnitOfWork(self.services.database, self.services.personal_data) as uow:
-                yield uow
 
     def after_write(self) -> None:
         """A write committed: later reads in this request must see it, not what the loaders cached."""

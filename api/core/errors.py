@@ -8,8 +8,8 @@ import traceback
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from domain.errors import WriteConflict
 from persistence.database import is_unavailable
-from persistence.unit_of_work import WriteConflict
 
 
 class ExpectedError(GraphQLError):

@@ -4,10 +4,10 @@ from __future__ import annotations
 import strawberry
 
 from api.core.access import require_integration, require_member
-from api.core.mutations import Audit, Refused, parse_id, run, shown
+from api.core.mutations import Refused, execute, parse_id, shown
 from api.core.vocabulary import UserError
 from api.coupons.types import Coupon
-from domain import coupons
+from domain import commands
 from domain.access import Scope
 
 
@@ -22,7 +22,7 @@ async def claim_monthly_coupons(info: strawberry.Info) -> ClaimMonthlyCouponsPay
     context = info.context
     member_id = require_member(context.caller)
     try:
-        issued = await run(info, lambda uow: coupons.claim_monthly_coupons(uow, context.program, context.now, member_id))
+        issued = await execute(info, commands.ClaimMonthlyCoupons(member_id))
     except Refused as refused:
         return ClaimMonthlyCouponsPayload(user_errors=refused.errors)
     return ClaimMonthlyCouponsPayload(coupons=[Coupon.from_row(coupon, context) for coupon in issued])
@@ -49,9 +49,8 @@ async def use_coupon(info: strawberry.Info, input: UseCouponInput) -> UseCouponP
     try:
         member_id = parse_id(input.member_id, "Member", "memberId")
         coupon_id = parse_id(input.coupon_id, "Coupon", "couponId")
-        coupon = await run(info, lambda uow: coupons.use_coupon(
-            uow, context.now, member_id, coupon_id, input.external_order_id, input.order_amount),
-            Audit("useCoupon", f"Coupon:{coupon_id}", input))
+        coupon = await execute(info, commands.UseCoupon(member_id, coupon_id, input.external_order_id,
+                                                        input.order_amount), input)
     except Refused as refused:
         return UseCouponPayload(user_errors=refused.errors)
     return UseCouponPayload(coupon=shown(info, "Coupon", coupon.member_id, lambda: Coupon.from_row(coupon, context)))

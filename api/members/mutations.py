@@ -7,11 +7,11 @@ from typing import Awaitable, Callable, TypeVar
 import strawberry
 
 from api.core.access import require_member
-from api.core.auth import MEMBER_AUDIENCE, new_access_token, real_now
-from api.core.mutations import Refused, check_rate, run, user_error
+from api.core.auth import MEMBER_AUDIENCE, new_access_token
+from api.core.mutations import Refused, check_rate, execute, user_error
 from api.core.vocabulary import Gender, UserError
 from api.members.types import Member, member_of, signed_in_member
-from domain import members
+from domain import commands
 from domain.errors import invalid
 from domain.wechat import WeChatRefused
 
@@ -40,9 +40,8 @@ async def login_with_wechat(info: strawberry.Info, input: LoginWithWeChatInput) 
         await check_rate(info, "login_ip", context.client_ip)
         await check_rate(info, "login_code", code)
         identity = await from_wechat(info, lambda: context.services.wechat.code_to_session(code))
-        member, session, refresh_token = await run(info, lambda uow: members.sign_in_with_wechat(
-            uow, context.program, context.now, identity.openid, identity.unionid, real_now(),
-            settings.refresh_token_ttl_seconds))
+        member, session, refresh_token = await execute(info, commands.SignInWithWeChat(
+            identity.openid, identity.unionid, settings.refresh_token_ttl_seconds))
     except Refused as refused:
         return LoginWithWeChatPayload(user_errors=refused.errors)
     token, expires_at = new_access_token(info, MEMBER_AUDIENCE, session)
@@ -76,7 +75,7 @@ async def bind_phone_number(info: strawberry.Info, input: BindPhoneNumberInput) 
         await check_rate(info, "phone_code", code)
         await check_rate(info, "phone_member", member_id)
         phone = await from_wechat(info, lambda: context.services.wechat.phone_number(code))
-        await run(info, lambda uow: members.bind_phone(uow, member_id, phone))
+        await execute(info, commands.BindPhone(member_id, phone))
     except Refused as refused:
         return BindPhoneNumberPayload(user_errors=refused.errors)
     return BindPhoneNumberPayload(member=await member_of(info, member_id))
@@ -87,7 +86,7 @@ async def deregister_member(info: strawberry.Info) -> DeregisterMemberPayload:
     context = info.context
     member_id = require_member(context.caller)
     try:
-        await run(info, lambda uow: members.deregister(uow, context.program, context.now, member_id))
+        await execute(info, commands.Deregister(member_id))
     except Refused as refused:
         return DeregisterMemberPayload(user_errors=refused.errors)
     return DeregisterMemberPayload()
@@ -112,12 +111,11 @@ async def update_profile(info: strawberry.Info, input: UpdateProfileInput) -> Up
     """Fill in the profile; each profile task pays points once."""
     context = info.context
     member_id = require_member(context.caller)
-    change = members.ProfileChange(nickname=input.nickname, birthday=input.birthday,
-                                   gender=input.gender.value if input.gender else None,
-                                   household_size=input.household_size)
+    change = commands.UpdateProfile(member_id, nickname=input.nickname, birthday=input.birthday,
+                                    gender=input.gender.value if input.gender else None,
+                                    household_size=input.household_size)
     try:
-        _, awarded = await run(info, lambda uow: members.update_profile(
-            uow, context.program, context.now, member_id, change))
+        _, awarded = await execute(info, change)
     except Refused as refused:
         return UpdateProfilePayload(user_errors=refused.errors)
     return UpdateProfilePayload(member=await member_of(info, member_id), points_awarded=awarded)

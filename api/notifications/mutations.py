@@ -4,9 +4,9 @@ from __future__ import annotations
 import strawberry
 
 from api.core.access import require_member
-from api.core.mutations import Refused, parse_id, run
+from api.core.mutations import Refused, execute, parse_id
 from api.core.vocabulary import UserError
-from domain import notifications
+from domain import commands
 
 
 @strawberry.input
@@ -26,7 +26,7 @@ async def mark_notifications_read(info: strawberry.Info, input: MarkNotification
     member_id = require_member(context.caller)
     try:
         ids = [parse_id(global_id, "Notification", "ids") for global_id in input.ids]
-        unread = await run(info, lambda uow: notifications.mark_read(uow, context.now, member_id, ids))
+        unread = await execute(info, commands.MarkNotificationsRead(member_id, tuple(ids)))
     except Refused as refused:
         return MarkNotificationsReadPayload(user_errors=refused.errors)
     return MarkNotificationsReadPayload(unread_count=unread)

@@ -6,13 +6,12 @@ from datetime import datetime
 import strawberry
 
 from api.core.access import require_integration
-from api.core.mutations import Audit, Refused, parse_id, run, shown
+from api.core.mutations import Refused, execute, parse_id, shown
 from api.core.vocabulary import OrderChannel, UserError
 from api.members.types import Member, member_of
 from api.orders.types import Order
-from domain import orders
+from domain import commands
 from domain.access import Scope
-from persistence.orders import queries
 
 
 @strawberry.input
@@ -45,9 +44,8 @@ async def record_order(info: strawberry.Info, input: RecordOrderInput) -> OrderP
     require_integration(context.caller, Scope.ORDERS_WRITE)
     try:
         member_id = parse_id(input.member_id, "Member", "memberId")
-        order = await run(info, lambda uow: orders.record_order(
-            uow, context.program, context.now, member_id, input.external_id, input.amount, input.shipping_fee,
-            input.channel.value, input.paid_at), Audit("recordOrder", f"Member:{member_id}", input))
+        order = await execute(info, commands.RecordOrder(member_id, input.external_id, input.amount, input.shipping_fee,
+                                                         input.channel.value, input.paid_at), input)
     except Refused as refused:
         return OrderPayload(user_errors=refused.errors)
     return await order_payload(info, order)
@@ -64,12 +62,9 @@ async def refund_order(info: strawberry.Info, input: RefundOrderInput) -> OrderP
     """A (partial) refund: points and growth taken back in proportion, offset points given back."""
     context = info.context
     require_integration(context.caller, Scope.ORDERS_WRITE)
-    known = await queries.order_by_external_id(context.reader, input.external_id.strip())
-    subject = f"Member:{known.member_id}" if known is not None else None
     try:
-        order = await run(info, lambda uow: orders.refund_order(
-            uow, context.program, context.now, input.external_id, input.external_refund_id, input.amount),
-            Audit("refundOrder", subject, input))
+        order = await execute(info, commands.RefundOrder(input.external_id, input.external_refund_id, input.amount),
+                              input)
     except Refused as refused:
         return OrderPayload(user_errors=refused.errors)
     return await order_payload(info, order)
@@ -98,9 +93,8 @@ async def redeem_points_for_order(info: strawberry.Info, input: RedeemPointsForO
     require_integration(context.caller, Scope.POINTS_WRITE)
     try:
         member_id = parse_id(input.member_id, "Member", "memberId")
-        offset = await run(info, lambda uow: orders.redeem_points_for_order(
-            uow, context.program, context.now, member_id, input.external_order_id, input.points, input.order_amount),
-            Audit("redeemPointsForOrder", f"Member:{member_id}", input))
+        offset = await execute(info, commands.RedeemPointsForOrder(member_id, input.external_order_id, input.points,
+                                                                   input.order_amount), input)
     except Refused as refused:
         return RedeemPointsForOrderPayload(user_errors=refused.errors)
     return RedeemPointsForOrderPayload(points_spent=offset.points, amount_off=offset.amount_off,

@@ -4,11 +4,11 @@ from __future__ import annotations
 import strawberry
 
 from api.core.access import require_member
-from api.core.mutations import Refused, parse_id, run
+from api.core.mutations import Refused, execute, parse_id
 from api.core.vocabulary import UserError
 from api.members.types import Member, member_of
 from api.rewards.types import Redemption
-from domain import rewards
+from domain import commands
 
 
 @strawberry.input
@@ -30,8 +30,7 @@ async def redeem_reward(info: strawberry.Info, input: RedeemRewardInput) -> Rede
     member_id = require_member(context.caller)
     try:
         reward_id = parse_id(input.reward_id, "Reward", "rewardId")
-        redemption = await run(info, lambda uow: rewards.redeem_reward(
-            uow, context.program, context.now, member_id, reward_id, input.idempotency_key))
+        redemption = await execute(info, commands.RedeemReward(member_id, reward_id, input.idempotency_key))
     except Refused as refused:
         return RedeemRewardPayload(user_errors=refused.errors)
     return RedeemRewardPayload(redemption=Redemption.from_row(redemption, context),

@@ -6,10 +6,10 @@ from datetime import datetime
 import strawberry
 
 from api.core.access import require_session
-from api.core.auth import MEMBER_AUDIENCE, new_access_token, real_now
-from api.core.mutations import Audit, Refused, check_rate, run
+from api.core.auth import MEMBER_AUDIENCE, new_access_token
+from api.core.mutations import Refused, check_rate, execute
 from api.core.vocabulary import UserError
-from domain import sessions
+from domain import commands
 
 
 @strawberry.input
@@ -36,8 +36,8 @@ async def refresh_access_token(info: strawberry.Info, input: RefreshAccessTokenI
     settings = info.context.services.settings
     try:
         await check_rate(info, "login_ip", info.context.client_ip)
-        session, refresh_token = await run(info, lambda uow: sessions.refresh(
-            uow, real_now(), input.refresh_token.strip(), settings.refresh_token_ttl_seconds))
+        session, refresh_token = await execute(info, commands.RefreshSession(
+            input.refresh_token.strip(), settings.refresh_token_ttl_seconds))
     except Refused as refused:
         return RefreshAccessTokenPayload(user_errors=refused.errors)
     token, expires_at = new_access_token(info, MEMBER_AUDIENCE, session)
@@ -47,5 +47,5 @@ async def refresh_access_token(info: strawberry.Info, input: RefreshAccessTokenI
 async def logout(info: strawberry.Info) -> LogoutPayload:
     """End this session: its access token stops working now, its refresh token too."""
     caller = require_session(info.context.caller)
-    await run(info, lambda uow: sessions.end(uow, real_now(), caller.session_id), Audit("logout", None, {}))
+    await execute(info, commands.EndSession(caller.session_id), asked={})
     return LogoutPayload()

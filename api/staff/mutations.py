@@ -6,15 +6,16 @@ from datetime import datetime
 import strawberry
 
 from api.core.access import require_staff
-from api.core.auth import STAFF_AUDIENCE, new_access_token, new_api_key, real_now
-from api.core.mutations import Audit, Refused, check_rate, parse_id, record, run, shown
+from api.core.auth import STAFF_AUDIENCE, new_access_token, new_api_key
+from api.core.mutations import Refused, audit, check_rate, execute, parse_id, shown
 from api.core.vocabulary import UserError
 from api.members.types import Member, member_of
 from api.points.types import PointEntry
 from api.staff.loaders import ApiKeyById
 from api.staff.types import ApiKey
-from domain import adjustments, api_keys, staff
+from domain import commands
 from domain.access import Permission
+from domain.handling import Actor
 
 
 @strawberry.input
@@ -33,18 +34,16 @@ class StaffLoginPayload:
 async def staff_login(info: strawberry.Info, input: StaffLoginInput) -> StaffLoginPayload:
     """Sign a staff member in. Every attempt is audited; a wrong username or password is one answer."""
     context = info.context
-    services = context.services
     username = input.username.strip().lower()[:64]
-    attempt = Audit("staffLogin", None, {"username": username})
+    asked = {"username": username}
     try:
         await check_rate(info, "staff_login_ip", context.client_ip)
         await check_rate(info, "staff_login_user", username)
-        account, session = await run(info, lambda uow: staff.sign_in(
-            uow, services.passwords, real_now(), input.username, input.password, services.passwords.dummy_hash))
+        account, session = await execute(info, commands.StaffSignIn(input.username, input.password))
     except Refused as refused:
-        await record(context, attempt, refused.errors[0].code.value, actor=("STAFF", 0, username))
+        await audit(info, "staffLogin", None, asked, refused.errors[0].code.value, actor=Actor("STAFF", 0, username))
         return StaffLoginPayload(user_errors=refused.errors)
-    await record(context, attempt, "OK", actor=("STAFF", account.id, account.username))
+    await audit(info, "staffLogin", None, asked, "OK", actor=Actor("STAFF", account.id, account.username))
     token, expires_at = new_access_token(info, STAFF_AUDIENCE, session)
     return StaffLoginPayload(access_token=token, expires_at=expires_at)
 
@@ -70,9 +69,8 @@ async def adjust_points(info: strawberry.Info, input: AdjustPointsInput) -> Adju
     require_staff(context.caller, Permission.ADJUST_POINTS)
     try:
         member_id = parse_id(input.member_id, "Member", "memberId")
-        entry = await run(info, lambda uow: adjustments.adjust_points(
-            uow, context.program, context.now, member_id, input.points, input.reason, input.idempotency_key),
-            Audit("adjustPoints", f"Member:{member_id}", input))
+        entry = await execute(info, commands.AdjustPoints(member_id, input.points, input.reason, input.idempotency_key),
+                              input)
     except Refused as refused:
         return AdjustPointsPayload(user_errors=refused.errors)
     return AdjustPointsPayload(entry=shown(info, "PointEntry", member_id, lambda: PointEntry.from_row(entry, context)),
@@ -108,14 +106,8 @@ async def create_api_key(info: strawberry.Info, input: CreateApiKeyInput) -> Cre
     context = info.context
     require_staff(context.caller, Permission.MANAGE_API_KEYS)
     key, key_hash = new_api_key()
-    created = {}
-
-    async def create(uow):
-        created["id"] = await api_keys.create_api_key(uow, context.now, input.name, input.scopes, key_hash, key[:10])
-        return created["id"]
-
     try:
-        key_id = await run(info, create, Audit("createApiKey", lambda: f"ApiKey:{created.get('id')}", input))
+        key_id = await execute(info, commands.CreateApiKey(input.name, tuple(input.scopes), key_hash, key[:10]), input)
     except Refused as refused:
         return CreateApiKeyPayload(user_errors=refused.errors)
     return CreateApiKeyPayload(api_key=ApiKey.from_row(await ApiKeyById(context).load(key_id), context), key=key)
@@ -127,8 +119,7 @@ async def revoke_api_key(info: strawberry.Info, input: RevokeApiKeyInput) -> Rev
     require_staff(context.caller, Permission.MANAGE_API_KEYS)
     try:
         key_id = parse_id(input.id, "ApiKey", "id")
-        await run(info, lambda uow: api_keys.revoke_api_key(uow, context.now, key_id),
-                  Audit("revokeApiKey", f"ApiKey:{key_id}", input))
+        await execute(info, commands.RevokeApiKey(key_id), input)
     except Refused as refused:
         return RevokeApiKeyPayload(user_errors=refused.errors)
     return RevokeApiKeyPayload(api_key=ApiKey.from_row(await ApiKeyById(context).load(key_id), context))

@@ -1,28 +1,16 @@
 """The audit log: appended in the transaction of the change it records, never updated or deleted."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.model import AuditRecord
 from persistence.tables import api_keys, audit_log, coupons, members
 
 
-@dataclass(frozen=True)
-class AuditRecord:
-    occurred_at: datetime
-    request_id: str
-    actor_kind: str      # STAFF or INTEGRATION
-    actor_id: int
-    actor_name: str
-    action: str          # the operation, e.g. recordOrder
-    subject: str | None  # what it changed or read, e.g. Member:12
-    outcome: str         # OK, or the code it was refused with
-    input: dict
-    before: dict | None = None
-    after: dict | None = None
 
 
 def _iso(moment: datetime | None) -> str | None:

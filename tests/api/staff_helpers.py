@@ -1,11 +1,8 @@
 """Staff accounts for the API tests, made as `loyalty staff create` makes them."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
-from domain.staff import create_staff
-from persistence.unit_of_work import SqlUnitOfWork
-from server.passwords import Argon2PasswordHasher
+from domain import commands
+from tests.conftest import service_for
 
 PASSWORD = "correct horse battery staple"
 STAFF_LOGIN = """
@@ -15,12 +12,10 @@ mutation StaffLogin($username: String!, $password: String!) {
   }
 }
 """
-_hasher = Argon2PasswordHasher()
 
 
 async def add_staff(database, username: str, role: str, password: str = PASSWORD) -> None:
-    async with SqlUnitOfWork(database) as uow:
-        await create_staff(uow, _hasher, datetime.now(timezone.utc), username, password, role)
+    await service_for(database).handle(commands.CreateStaff(username, password, role))
 
 
 async def staff_login(api, username: str, password: str = PASSWORD) -> dict:

@@ -22,18 +22,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from domain import ports, wallet
-from domain.check_ins import check_in, check_in_status
-from domain.coupons import claim_monthly_coupons, use_coupon
+from domain import commands, ports, wallet
+from domain.check_ins import check_in_status
+from domain.clock import FixedClock
 from domain.errors import LoyaltyError, UserErrorCode
-from domain.members import ProfileChange, sign_in_with_wechat, update_profile
+from domain.members import ProfileChange
 from domain.model import (
-    CheckIn, Coupon, IdempotencyRecord, LedgerEntry, Member, Notification, Order, PointsLot, PointsOffset, Redemption,
-    RefreshToken, Refund, Reward, Session, StaffMember,
+    AuditRecord, CheckIn, Coupon, IdempotencyRecord, LedgerEntry, Member, Notification, Order, PointsLot, PointsOffset,
+    Redemption, RefreshToken, Refund, Reward, Session, StaffMember,
 )
-from domain.orders import record_order, redeem_points_for_order, refund_order
 from domain.program import Program, load_program
-from domain.rewards import redeem_reward
+from domain.service import Service
 
 PROGRAMS = Path(__file__).resolve().parents[2] / "programs"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -77,6 +76,7 @@ class FakeState:
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     staff: dict[int, StaffMember] = field(default_factory=dict)
     api_keys: dict[int, dict] = field(default_factory=dict)
+    audit: list[AuditRecord] = field(default_factory=list)
     last_id: int = 0
 
     def new_id(self) -> int:
@@ -88,6 +88,7 @@ class FakeStore:
     """The committed state (the "database") and how many commits reached it."""
 
     def __init__(self, program: Program):
+        self.program = program
         self.state = FakeState()
         self.commits = 0
         self.base_tier = program.base_tier.code
@@ -453,6 +454,19 @@ class FakeApiKeys:
         return True
 
 
+class FakeAudit:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def snapshot(self, subject: str | None) -> dict | None:
+        kind, _, pk = (subject or "").partition(":")
+        return {"pointsBalance": self.s.members[int(pk)].points_balance} \
+            if kind == "Member" and pk.isdigit() and int(pk) in self.s.members else None
+
+    async def add(self, record: AuditRecord) -> None:
+        self.s.audit.append(record)
+
+
 class FakeUnitOfWork:
     """One transaction over a private copy of the store's state; `commit()` publishes it."""
 
@@ -472,6 +486,13 @@ class FakeUnitOfWork:
         self.sessions = FakeSessions(self.working)
         self.staff = FakeStaff(self.working)
         self.api_keys = FakeApiKeys(self.working)
+        self.audit = FakeAudit(self.working)
+
+    async def __aenter__(self) -> "FakeUnitOfWork":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        return None
 
     async def commit(self) -> None:
         self.commits += 1
@@ -497,36 +518,41 @@ def store(standard) -> FakeStore:
     return FakeStore(standard)
 
 
-async def run(store: FakeStore, use_case, *args):
-    """Run a use case in a new unit of work; returns (result, uow)."""
-    uow = FakeUnitOfWork(store)
-    return await use_case(uow, *args), uow
+def service(store: FakeStore, program: Program, now: datetime) -> Service:
+    """The service layer over the fake store, its clock at `now`."""
+    return Service(program, lambda: FakeUnitOfWork(store), FixedClock(now))
 
 
-async def ok(store: FakeStore, use_case, *args):
-    """Run a use case that must succeed and commit exactly once."""
-    result, uow = await run(store, use_case, *args)
-    assert uow.commits == 1
+async def run(store: FakeStore, program: Program, now: datetime, command):
+    """Handle a command through the service layer at `now`; returns (result, commits it made)."""
+    before = store.commits
+    result = await service(store, program, now).handle(command, now=now)
+    return result, store.commits - before
+
+
+async def ok(store: FakeStore, program: Program, now: datetime, command):
+    """Handle a command that must succeed and commit exactly once."""
+    result, commits = await run(store, program, now, command)
+    assert commits == 1
     return result
 
 
-async def refused(store: FakeStore, code: UserErrorCode, use_case, *args) -> LoyaltyError:
-    """Run a use case that must be refused with `code`, without commit and without any change."""
-    before = store.snapshot()
-    uow = FakeUnitOfWork(store)
+async def refused(store: FakeStore, code: UserErrorCode, program: Program, now: datetime, command) -> LoyaltyError:
+    """Handle a command that must be refused with `code`, without commit and without any change."""
+    before, commits = store.snapshot(), store.commits
     with pytest.raises(LoyaltyError) as caught:
-        await use_case(uow, *args)
+        await service(store, program, now).handle(command, now=now)
     assert caught.value.code == code, caught.value.message
-    assert uow.commits == 0
+    assert store.commits == commits
     assert store.state == before
     return caught.value
 
 
-async def replayed(store: FakeStore, use_case, *args):
-    """Run a retried call: it answers, but commits nothing and changes nothing."""
+async def replayed(store: FakeStore, program: Program, now: datetime, command):
+    """Handle a retried command: it answers the first answer, commits nothing and changes nothing."""
     before = store.snapshot()
-    result, uow = await run(store, use_case, *args)
-    assert uow.commits == 0
+    result, commits = await run(store, program, now, command)
+    assert commits == 0
     assert store.state == before
     return result
 
@@ -569,7 +595,7 @@ async def give_points(store: FakeStore, program: Program, member_id: int, points
     (ports.CheckInRepository, FakeCheckIns), (ports.RewardRepository, FakeRewards),
     (ports.OrderRepository, FakeOrders), (ports.IdempotencyRepository, FakeIdempotency),
     (ports.NotificationRepository, FakeNotifications), (ports.SessionRepository, FakeSessions),
-    (ports.StaffRepository, FakeStaff), (ports.ApiKeyRepository, FakeApiKeys),
+    (ports.StaffRepository, FakeStaff), (ports.ApiKeyRepository, FakeApiKeys), (ports.AuditLog, FakeAudit),
 ])
 def test_fake_repositories_implement_the_ports(protocol, fake):
     wanted = {name: f for name, f in vars(protocol).items() if inspect.isfunction(f) and not name.startswith("_")}
@@ -601,7 +627,7 @@ async def test_fake_rolls_back_without_commit(store, standard):
 
 async def test_first_sign_in_registers_with_the_signup_gift(store, standard):
     now = at("2024-03-04", 9)
-    member, session, refresh_token = await ok(store, sign_in_with_wechat, standard, now, "dev-new", None, now, 3600)
+    member, session, refresh_token = await ok(store, standard, now, commands.SignInWithWeChat("dev-new", None, 3600))
     assert (member.tier_code, member.points_balance) == ("regular", 100)      # 100 points
     assert store.state.sessions[session.id].member_id == member.id and refresh_token.startswith("rt_")
     assert len(session.token_id) >= 22  # 128 random bits name it in access tokens
@@ -615,8 +641,7 @@ async def test_first_sign_in_registers_with_the_signup_gift(store, standard):
     assert_wallet(store, standard, member.id)
     # a second login is the same member and changes nothing but a new session
     before = store.snapshot()
-    again, second_session, _ = await ok(store, sign_in_with_wechat, standard, at("2024-03-05"), "dev-new", None, now,
-                                        3600)
+    again, second_session, _ = await ok(store, standard, at("2024-03-05"), commands.SignInWithWeChat("dev-new", None, 3600))
     assert again.id == member.id and second_session.token_id != session.token_id
     assert (store.state.ledger, store.state.coupons, store.state.members) == (before.ledger, before.coupons,
                                                                              before.members)
@@ -624,7 +649,7 @@ async def test_first_sign_in_registers_with_the_signup_gift(store, standard):
 
 async def test_fresh_grocery_sign_up_gives_no_coins(fresh):
     store = FakeStore(fresh)
-    member, _, _ = await ok(store, sign_in_with_wechat, fresh, at("2024-03-04"), "dev-f", None, at("2024-03-04"), 3600)
+    member, _, _ = await ok(store, fresh, at("2024-03-04"), commands.SignInWithWeChat("dev-f", None, 3600))
     assert member.points_balance == 0 and store.ledger_of(member.id) == []
     assert [c.template_code for c in store.coupons_of(member.id)] == ["newcomer"]
     assert_wallet(store, fresh, member.id)
@@ -640,7 +665,7 @@ async def test_check_in_streak_across_days(store, standard):
     balance = 0
     for i, points in enumerate(expected_points):
         day = f"2024-03-0{i + 1}"
-        record = await ok(store, check_in, standard, at(day, 9), mid, f"ci-{day}")
+        record = await ok(store, standard, at(day, 9), commands.CheckIn(mid, f"ci-{day}"))
         balance += points
         assert (record.local_date, record.streak_days, record.points_awarded) == \
             (date.fromisoformat(day), i + 1, points)
@@ -648,7 +673,7 @@ async def test_check_in_streak_across_days(store, standard):
         assert_wallet(store, standard, mid)
     assert balance == 55    # 1+2+3+4+5+6+27+7
     # 9 March missed: on the 10th the streak restarts at 1
-    record = await ok(store, check_in, standard, at("2024-03-10", 9), mid, "ci-10")
+    record = await ok(store, standard, at("2024-03-10", 9), commands.CheckIn(mid, "ci-10"))
     assert (record.streak_days, record.points_awarded) == (1, 1)
     assert store.member(mid).points_balance == 56
     entries = store.ledger_of(mid)
@@ -661,45 +686,44 @@ async def test_check_in_streak_across_days(store, standard):
 async def test_check_in_days_are_shanghai_days(store, standard):
     mid = store.add_member()
     # 2024-03-04 15:59:59Z is 23:59:59 on the 4th in Shanghai; one second later it is the 5th there
-    first = await ok(store, check_in, standard, datetime(2024, 3, 4, 15, 59, 59, tzinfo=UTC), mid, "a")
-    second = await ok(store, check_in, standard, datetime(2024, 3, 4, 16, 0, 0, tzinfo=UTC), mid, "b")
+    first = await ok(store, standard, datetime(2024, 3, 4, 15, 59, 59, tzinfo=UTC), commands.CheckIn(mid, "a"))
+    second = await ok(store, standard, datetime(2024, 3, 4, 16, 0, 0, tzinfo=UTC), commands.CheckIn(mid, "b"))
     assert (first.local_date, first.streak_days) == (date(2024, 3, 4), 1)
     assert (second.local_date, second.streak_days) == (date(2024, 3, 5), 2)
     assert store.member(mid).points_balance == 3     # 1 + 2
     # a third on the same Shanghai day (still before 16:00Z of the 5th) is refused
-    await refused(store, UserErrorCode.ALREADY_CHECKED_IN, check_in, standard,
-                  datetime(2024, 3, 5, 15, 59, 59, tzinfo=UTC), mid, "c")
+    await refused(store, UserErrorCode.ALREADY_CHECKED_IN, standard, datetime(2024, 3, 5, 15, 59, 59, tzinfo=UTC), commands.CheckIn(mid, "c"))
     assert_wallet(store, standard, mid)
 
 
 async def test_check_in_same_key_replays_the_first_answer(store, standard):
     mid = store.add_member()
-    first = await ok(store, check_in, standard, at("2024-03-04", 9), mid, "key-1")
-    again = await replayed(store, check_in, standard, at("2024-03-04", 11), mid, "key-1")
+    first = await ok(store, standard, at("2024-03-04", 9), commands.CheckIn(mid, "key-1"))
+    again = await replayed(store, standard, at("2024-03-04", 11), commands.CheckIn(mid, "key-1"))
     assert again == first
     # even the next day the same key answers the first check-in and pays nothing
-    later = await replayed(store, check_in, standard, at("2024-03-05", 9), mid, "key-1")
+    later = await replayed(store, standard, at("2024-03-05", 9), commands.CheckIn(mid, "key-1"))
     assert later == first
     assert store.member(mid).points_balance == 1
     # a new key checks in for the 5th: streak 2
-    second = await ok(store, check_in, standard, at("2024-03-05", 9), mid, "key-2")
+    second = await ok(store, standard, at("2024-03-05", 9), commands.CheckIn(mid, "key-2"))
     assert second.streak_days == 2 and store.member(mid).points_balance == 3
     # keys are trimmed: " key-2 " is key-2
-    assert await replayed(store, check_in, standard, at("2024-03-05", 12), mid, " key-2 ") == second
+    assert await replayed(store, standard, at("2024-03-05", 12), commands.CheckIn(mid, " key-2 ")) == second
     assert_wallet(store, standard, mid)
 
 
 async def test_check_in_refusals(store, standard):
     mid = store.add_member()
-    await ok(store, check_in, standard, at("2024-03-04", 9), mid, "k1")
-    error = await refused(store, UserErrorCode.ALREADY_CHECKED_IN, check_in, standard, at("2024-03-04", 23), mid, "k2")
+    await ok(store, standard, at("2024-03-04", 9), commands.CheckIn(mid, "k1"))
+    error = await refused(store, UserErrorCode.ALREADY_CHECKED_IN, standard, at("2024-03-04", 23), commands.CheckIn(mid, "k2"))
     assert error.message
-    await refused(store, UserErrorCode.NOT_FOUND, check_in, standard, at("2024-03-04"), 999, "k3")
-    error = await refused(store, UserErrorCode.INVALID_INPUT, check_in, standard, at("2024-03-05"), mid, "   ")
+    await refused(store, UserErrorCode.NOT_FOUND, standard, at("2024-03-04"), commands.CheckIn(999, "k3"))
+    error = await refused(store, UserErrorCode.INVALID_INPUT, standard, at("2024-03-05"), commands.CheckIn(mid, "   "))
     assert error.field == ["input", "idempotencyKey"]
-    await refused(store, UserErrorCode.INVALID_INPUT, check_in, standard, at("2024-03-05"), mid, "k" * 129)
+    await refused(store, UserErrorCode.INVALID_INPUT, standard, at("2024-03-05"), commands.CheckIn(mid, "k" * 129))
     # 128 characters is fine
-    await ok(store, check_in, standard, at("2024-03-05"), mid, "k" * 128)
+    await ok(store, standard, at("2024-03-05"), commands.CheckIn(mid, "k" * 128))
     assert store.member(mid).points_balance == 3
     assert_wallet(store, standard, mid)
 
@@ -726,7 +750,7 @@ async def test_profile_tasks_pay_once(store, standard):
     mid = store.add_member()
     now = at("2024-03-04")
     change = ProfileChange(nickname="  小明 ", birthday=date(1990, 5, 20), gender="FEMALE", household_size=3)
-    member, awarded = await ok(store, update_profile, standard, now, mid, change)
+    member, awarded = await ok(store, standard, now, commands.UpdateProfile(mid, **vars(change)))
     assert awarded == 15                          # birthday 5 + gender 5 + household size 5
     assert (member.nickname, member.birthday, member.gender, member.household_size) == \
         ("小明", date(1990, 5, 20), "FEMALE", 3)
@@ -734,12 +758,11 @@ async def test_profile_tasks_pay_once(store, standard):
     assert [(e.kind, e.delta) for e in store.ledger_of(mid)] == [("TASK", 5)] * 3
     # the same values again: accepted, nothing paid
     again = ProfileChange(birthday=date(1990, 5, 20), gender="MALE", household_size=4)
-    member, awarded = await ok(store, update_profile, standard, at("2024-03-05"), mid, again)
+    member, awarded = await ok(store, standard, at("2024-03-05"), commands.UpdateProfile(mid, **vars(again)))
     assert awarded == 0 and (member.gender, member.household_size) == ("MALE", 4)
     assert store.member(mid).points_balance == 15
     # a different birthday is refused and changes nothing (not even the nickname sent with it)
-    error = await refused(store, UserErrorCode.INVALID_INPUT, update_profile, standard, at("2024-03-06"), mid,
-                          ProfileChange(nickname="other", birthday=date(1991, 5, 20)))
+    error = await refused(store, UserErrorCode.INVALID_INPUT, standard, at("2024-03-06"), commands.UpdateProfile(mid, **vars(ProfileChange(nickname="other", birthday=date(1991, 5, 20)))))
     assert error.field == ["input", "birthday"]
     assert store.member(mid).nickname == "小明"
     assert_wallet(store, standard, mid)
@@ -747,11 +770,11 @@ async def test_profile_tasks_pay_once(store, standard):
 
 async def test_undisclosed_gender_pays_nothing_until_disclosed(store, standard):
     mid = store.add_member()
-    _, awarded = await ok(store, update_profile, standard, at("2024-03-04"), mid, ProfileChange(gender="UNDISCLOSED"))
+    _, awarded = await ok(store, standard, at("2024-03-04"), commands.UpdateProfile(mid, **vars(ProfileChange(gender="UNDISCLOSED"))))
     assert awarded == 0 and store.ledger_of(mid) == []
-    _, awarded = await ok(store, update_profile, standard, at("2024-03-05"), mid, ProfileChange(gender="MALE"))
+    _, awarded = await ok(store, standard, at("2024-03-05"), commands.UpdateProfile(mid, **vars(ProfileChange(gender="MALE"))))
     assert awarded == 5
-    _, awarded = await ok(store, update_profile, standard, at("2024-03-06"), mid, ProfileChange(gender="FEMALE"))
+    _, awarded = await ok(store, standard, at("2024-03-06"), commands.UpdateProfile(mid, **vars(ProfileChange(gender="FEMALE"))))
     assert awarded == 0
     assert store.member(mid).points_balance == 5
     assert_wallet(store, standard, mid)
@@ -772,7 +795,7 @@ async def test_invalid_profile_input(store, standard, change, field_name):
     mid = store.add_member()
     # 2024-03-04 16:30Z is already 5 March in Shanghai
     now = datetime(2024, 3, 4, 16, 30, tzinfo=UTC)
-    error = await refused(store, UserErrorCode.INVALID_INPUT, update_profile, standard, now, mid, change)
+    error = await refused(store, UserErrorCode.INVALID_INPUT, standard, now, commands.UpdateProfile(mid, **vars(change)))
     assert error.field == ["input", field_name]
 
 
@@ -780,10 +803,9 @@ async def test_profile_limits_are_accepted(store, standard):
     mid = store.add_member()
     now = datetime(2024, 3, 4, 16, 30, tzinfo=UTC)   # 5 March local: a birthday of "today" is allowed
     change = ProfileChange(nickname="名" * 32, birthday=date(2024, 3, 5), household_size=20)
-    _, awarded = await ok(store, update_profile, standard, now, mid, change)
+    _, awarded = await ok(store, standard, now, commands.UpdateProfile(mid, **vars(change)))
     assert awarded == 10
-    _, awarded = await ok(store, update_profile, standard, now, store.add_member("dev-b"),
-                          ProfileChange(birthday=date(1900, 1, 1), household_size=1))
+    _, awarded = await ok(store, standard, now, commands.UpdateProfile(store.add_member("dev-b"), **vars(ProfileChange(birthday=date(1900, 1, 1), household_size=1))))
     assert awarded == 10
 
 
@@ -791,7 +813,7 @@ async def test_fresh_grocery_gender_pays_nothing(fresh):
     store = FakeStore(fresh)
     mid = store.add_member()
     change = ProfileChange(birthday=date(1990, 5, 20), gender="FEMALE", household_size=3)
-    _, awarded = await ok(store, update_profile, fresh, at("2024-03-04"), mid, change)
+    _, awarded = await ok(store, fresh, at("2024-03-04"), commands.UpdateProfile(mid, **vars(change)))
     assert awarded == 10                          # birthday 5 + household 5; gender 0
     assert [e.delta for e in store.ledger_of(mid)] == [5, 5]
     assert_wallet(store, fresh, mid)
@@ -803,7 +825,7 @@ async def test_fresh_grocery_gender_pays_nothing(fresh):
 async def test_order_upgrades_regular_to_gold_granting_both_gifts_once(store, standard):
     mid = store.add_member()
     wednesday = at("2024-03-06")                  # 10:00 local, Wednesday
-    order = await ok(store, record_order, standard, wednesday, mid, "O-1", 250000, 800, "APP", wednesday)
+    order = await ok(store, standard, wednesday, commands.RecordOrder(mid, "O-1", 250000, 800, "APP", wednesday))
     # ¥2500 at regular (tier before the order), weekday: 2500 × 1.0 × 1 = 2500 points; growth 2500 → gold
     assert (order.points_earned, order.growth_earned, order.shipping_fee) == (2500, 2500, 800)
     member = store.member(mid)
@@ -823,18 +845,16 @@ async def test_order_upgrades_regular_to_gold_granting_both_gifts_once(store, st
     assert_wallet(store, standard, mid)
 
     # retry with the same input: the same order, nothing more
-    assert await replayed(store, record_order, standard, at("2024-03-07"), mid, "O-1", 250000, 800, "APP",
-                          wednesday) == order
+    assert await replayed(store, standard, at("2024-03-07"), commands.RecordOrder(mid, "O-1", 250000, 800, "APP", wednesday)) == order
     # the same externalId with any other field is refused
     for args in ((250001, 800, "APP", wednesday), (250000, 0, "APP", wednesday),
                  (250000, 800, "STORE", wednesday), (250000, 800, "APP", wednesday + timedelta(seconds=1))):
-        error = await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, record_order, standard,
-                              at("2024-03-07"), mid, "O-1", *args)
+        error = await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, standard, at("2024-03-07"), commands.RecordOrder(mid, "O-1", *args))
         assert error.field is None or error.field[-1] == "externalId"
 
     # now gold: a Tuesday order of ¥123.45 earns floor(123 × 1.2 × 2) = floor(295.2) = 295, growth 123
     tuesday = at("2024-03-12")
-    order2 = await ok(store, record_order, standard, tuesday, mid, "O-2", 12345, None, "MINI_PROGRAM", tuesday)
+    order2 = await ok(store, standard, tuesday, commands.RecordOrder(mid, "O-2", 12345, None, "MINI_PROGRAM", tuesday))
     assert (order2.points_earned, order2.growth_earned) == (295, 123)
     member = store.member(mid)
     assert (member.points_balance, member.growth_value, member.tier_code) == (3195, 2623, "gold")
@@ -842,7 +862,7 @@ async def test_order_upgrades_regular_to_gold_granting_both_gifts_once(store, st
     assert_wallet(store, standard, mid)
 
     # refunding O-1 entirely takes back 2500 points and 2500 growth: 123 growth → regular, gifts kept
-    await ok(store, refund_order, standard, at("2024-03-13"), "O-1", "RF-1", 250000)
+    await ok(store, standard, at("2024-03-13"), commands.RefundOrder("O-1", "RF-1", 250000))
     member = store.member(mid)
     assert (member.points_balance, member.growth_value, member.tier_code) == (695, 123, "regular")
     assert member.tier_expires_at is None
@@ -850,8 +870,7 @@ async def test_order_upgrades_regular_to_gold_granting_both_gifts_once(store, st
     assert_wallet(store, standard, mid)
 
     # back to gold with another ¥2000: no gift a second time in the member's life
-    order3 = await ok(store, record_order, standard, at("2024-03-13"), mid, "O-3", 200000, 0, "STORE",
-                      at("2024-03-13"))
+    order3 = await ok(store, standard, at("2024-03-13"), commands.RecordOrder(mid, "O-3", 200000, 0, "STORE", at("2024-03-13")))
     assert order3.points_earned == 2000           # at regular, Wednesday
     member = store.member(mid)
     assert (member.tier_code, member.growth_value, member.points_balance) == ("gold", 2123, 2695)
@@ -864,7 +883,7 @@ async def test_order_upgrades_regular_to_gold_granting_both_gifts_once(store, st
 async def test_order_straight_to_diamond_grants_three_gifts(store, standard):
     mid = store.add_member()
     now = at("2024-03-06")
-    await ok(store, record_order, standard, now, mid, "D-1", 500000, None, "APP", now)
+    await ok(store, standard, now, commands.RecordOrder(mid, "D-1", 500000, None, "APP", now))
     member = store.member(mid)
     # 5000 points + gifts 100 + 300 + 800 = 6200; coupons 2 + 3 + 5 = 10
     assert (member.tier_code, member.points_balance) == ("diamond", 6200)
@@ -876,12 +895,10 @@ async def test_order_straight_to_diamond_grants_three_gifts(store, standard):
 async def test_member_day_is_the_local_date_of_paid_at(store, standard):
     mid = store.add_member()
     # Monday 2024-03-04 16:30Z is Tuesday 00:30 in Shanghai: doubled. Recorded on Wednesday.
-    order = await ok(store, record_order, standard, at("2024-03-06"), mid, "T-1", 10000, None, "APP",
-                     datetime(2024, 3, 4, 16, 30, tzinfo=UTC))
+    order = await ok(store, standard, at("2024-03-06"), commands.RecordOrder(mid, "T-1", 10000, None, "APP", datetime(2024, 3, 4, 16, 30, tzinfo=UTC)))
     assert order.points_earned == 200             # 100 × 1.0 × 2
     # Tuesday 2024-03-05 16:30Z is Wednesday 00:30 in Shanghai: not doubled
-    order = await ok(store, record_order, standard, at("2024-03-06"), mid, "T-2", 10000, None, "APP",
-                     datetime(2024, 3, 5, 16, 30, tzinfo=UTC))
+    order = await ok(store, standard, at("2024-03-06"), commands.RecordOrder(mid, "T-2", 10000, None, "APP", datetime(2024, 3, 5, 16, 30, tzinfo=UTC)))
     assert order.points_earned == 100
     assert_wallet(store, standard, mid)
 
@@ -889,7 +906,7 @@ async def test_member_day_is_the_local_date_of_paid_at(store, standard):
 async def test_third_party_orders_earn_nothing(store, standard):
     mid = store.add_member()
     now = at("2024-03-05")                        # even on a Tuesday
-    order = await ok(store, record_order, standard, now, mid, "TP-1", 99900, None, "THIRD_PARTY", now)
+    order = await ok(store, standard, now, commands.RecordOrder(mid, "TP-1", 99900, None, "THIRD_PARTY", now))
     assert (order.points_earned, order.growth_earned) == (0, 0)
     assert store.ledger_of(mid) == [] and store.state.growth_log == []
     assert store.member(mid).points_balance == 0
@@ -899,12 +916,12 @@ async def test_third_party_orders_earn_nothing(store, standard):
 async def test_record_order_refusals(store, standard):
     mid = store.add_member()
     now = at("2024-03-06")
-    await refused(store, UserErrorCode.NOT_FOUND, record_order, standard, now, 999, "X", 100, None, "APP", now)
-    await refused(store, UserErrorCode.NOT_FOUND, record_order, standard, now, None, "X", 100, None, "APP", now)
-    await refused(store, UserErrorCode.INVALID_INPUT, record_order, standard, now, mid, "X", -1, None, "APP", now)
-    await refused(store, UserErrorCode.INVALID_INPUT, record_order, standard, now, mid, "X", 100, -5, "APP", now)
-    await refused(store, UserErrorCode.INVALID_INPUT, record_order, standard, now, mid, "X", 100, None, "WEB", now)
-    await refused(store, UserErrorCode.INVALID_INPUT, record_order, standard, now, mid, "", 100, None, "APP", now)
+    await refused(store, UserErrorCode.NOT_FOUND, standard, now, commands.RecordOrder(999, "X", 100, None, "APP", now))
+    await refused(store, UserErrorCode.NOT_FOUND, standard, now, commands.RecordOrder(None, "X", 100, None, "APP", now))
+    await refused(store, UserErrorCode.INVALID_INPUT, standard, now, commands.RecordOrder(mid, "X", -1, None, "APP", now))
+    await refused(store, UserErrorCode.INVALID_INPUT, standard, now, commands.RecordOrder(mid, "X", 100, -5, "APP", now))
+    await refused(store, UserErrorCode.INVALID_INPUT, standard, now, commands.RecordOrder(mid, "X", 100, None, "WEB", now))
+    await refused(store, UserErrorCode.INVALID_INPUT, standard, now, commands.RecordOrder(mid, "", 100, None, "APP", now))
 
 
 # ====================================================================== refunds
@@ -913,7 +930,7 @@ async def test_record_order_refusals(store, standard):
 async def test_partial_refunds_take_back_in_proportion(store, standard):
     mid = store.add_member()
     tuesday = at("2024-03-05")
-    order = await ok(store, record_order, standard, tuesday, mid, "R-1", 12345, None, "APP", tuesday)
+    order = await ok(store, standard, tuesday, commands.RecordOrder(mid, "R-1", 12345, None, "APP", tuesday))
     # floor(123.45) = 123 × 2 (Tuesday) = 246 points; growth ¥123.45 → 123
     assert (order.points_earned, order.growth_earned) == (246, 123)
     # cumulative refunds 1000, 3345, 7345, 12345 fen:
@@ -922,7 +939,7 @@ async def test_partial_refunds_take_back_in_proportion(store, standard):
     steps = [("F-1", 1000, 19, 9), ("F-2", 2345, 47, 24), ("F-3", 4000, 80, 40), ("F-4", 5000, 100, 50)]
     points, growth, refunded = 246, 123, 0
     for refund_id, amount, points_back, growth_back in steps:
-        result = await ok(store, refund_order, standard, at("2024-03-07"), "R-1", refund_id, amount)
+        result = await ok(store, standard, at("2024-03-07"), commands.RefundOrder("R-1", refund_id, amount))
         points, growth, refunded = points - points_back, growth - growth_back, refunded + amount
         assert result.refunded_amount == refunded
         member = store.member(mid)
@@ -937,47 +954,45 @@ async def test_partial_refunds_take_back_in_proportion(store, standard):
     assert (points, growth) == (0, 0)
 
     # retries of a refund replay; a changed amount under the same refund id is refused
-    assert (await replayed(store, refund_order, standard, at("2024-03-08"), "R-1", "F-2", 2345)).refunded_amount \
+    assert (await replayed(store, standard, at("2024-03-08"), commands.RefundOrder("R-1", "F-2", 2345))).refunded_amount \
         == 12345
-    await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, refund_order, standard, at("2024-03-08"),
-                  "R-1", "F-2", 2000)
-    await refused(store, UserErrorCode.REFUND_EXCEEDS_ORDER, refund_order, standard, at("2024-03-08"),
-                  "R-1", "F-5", 1)
+    await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, standard, at("2024-03-08"), commands.RefundOrder("R-1", "F-2", 2000))
+    await refused(store, UserErrorCode.REFUND_EXCEEDS_ORDER, standard, at("2024-03-08"), commands.RefundOrder("R-1", "F-5", 1))
 
 
 async def test_refund_refusals(store, standard):
     mid = store.add_member()
     now = at("2024-03-06")
-    await ok(store, record_order, standard, now, mid, "R-2", 10000, None, "APP", now)
-    error = await refused(store, UserErrorCode.ORDER_NOT_FOUND, refund_order, standard, now, "nope", "F", 100)
+    await ok(store, standard, now, commands.RecordOrder(mid, "R-2", 10000, None, "APP", now))
+    error = await refused(store, UserErrorCode.ORDER_NOT_FOUND, standard, now, commands.RefundOrder("nope", "F", 100))
     assert error.field == ["input", "externalId"]
-    await refused(store, UserErrorCode.REFUND_EXCEEDS_ORDER, refund_order, standard, now, "R-2", "F", 10001)
-    await refused(store, UserErrorCode.INVALID_INPUT, refund_order, standard, now, "R-2", "F", 0)
-    await refused(store, UserErrorCode.INVALID_INPUT, refund_order, standard, now, "R-2", "F", -100)
-    await ok(store, refund_order, standard, now, "R-2", "F", 6000)
+    await refused(store, UserErrorCode.REFUND_EXCEEDS_ORDER, standard, now, commands.RefundOrder("R-2", "F", 10001))
+    await refused(store, UserErrorCode.INVALID_INPUT, standard, now, commands.RefundOrder("R-2", "F", 0))
+    await refused(store, UserErrorCode.INVALID_INPUT, standard, now, commands.RefundOrder("R-2", "F", -100))
+    await ok(store, standard, now, commands.RefundOrder("R-2", "F", 6000))
     # 4000 fen are left
-    await refused(store, UserErrorCode.REFUND_EXCEEDS_ORDER, refund_order, standard, now, "R-2", "G", 4001)
-    await ok(store, refund_order, standard, now, "R-2", "G", 4000)
+    await refused(store, UserErrorCode.REFUND_EXCEEDS_ORDER, standard, now, commands.RefundOrder("R-2", "G", 4001))
+    await ok(store, standard, now, commands.RefundOrder("R-2", "G", 4000))
     assert store.member(mid).points_balance == 0
     assert_wallet(store, standard, mid)
     # a refund id is one refund: used again for another order it is refused
-    await ok(store, record_order, standard, now, mid, "R-3", 10000, None, "APP", now)
-    await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, refund_order, standard, now, "R-3", "G", 4000)
+    await ok(store, standard, now, commands.RecordOrder(mid, "R-3", 10000, None, "APP", now))
+    await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, standard, now, commands.RefundOrder("R-3", "G", 4000))
 
 
 async def test_refund_gives_back_offset_points_and_can_leave_a_debt(store, standard):
     mid = store.add_member()
     wed = at("2024-03-06")
-    await ok(store, record_order, standard, wed, mid, "A", 30000, None, "APP", wed)       # +300, growth 300
+    await ok(store, standard, wed, commands.RecordOrder(mid, "A", 30000, None, "APP", wed))       # +300, growth 300
     # 100 points off order B at checkout (¥101 order: limit half = 5050 fen = 5000 points)
-    offset = await ok(store, redeem_points_for_order, standard, wed, mid, "B", 100, 10100)
+    offset = await ok(store, standard, wed, commands.RedeemPointsForOrder(mid, "B", 100, 10100))
     assert offset.amount_off == 100                                                      # 100 points = ¥1
-    await ok(store, record_order, standard, wed, mid, "B", 10000, None, "APP", wed)       # +100, growth 400
+    await ok(store, standard, wed, commands.RecordOrder(mid, "B", 10000, None, "APP", wed))       # +100, growth 400
     assert store.member(mid).points_balance == 300                                       # 300 − 100 + 100
     assert_wallet(store, standard, mid)
 
     # refund half of B: take back floor(100 × 5000/10000) = 50, give back floor(100 × 5000/10000) = 50 spent
-    await ok(store, refund_order, standard, at("2024-03-07"), "B", "B-1", 5000)
+    await ok(store, standard, at("2024-03-07"), commands.RefundOrder("B", "B-1", 5000))
     member = store.member(mid)
     assert (member.points_balance, member.growth_value) == (300, 350)
     last_two = store.ledger_of(mid)[-2:]
@@ -986,23 +1001,22 @@ async def test_refund_gives_back_offset_points_and_can_leave_a_debt(store, stand
     assert last_two[1].expires_at == end_of_local_day("2025-03-07")
     assert store.lots_of(mid)[-1].points == 50 and store.lots_of(mid)[-1].remaining == 50
     assert_wallet(store, standard, mid)
-    await ok(store, refund_order, standard, at("2024-03-07"), "B", "B-2", 5000)
+    await ok(store, standard, at("2024-03-07"), commands.RefundOrder("B", "B-2", 5000))
     assert next(o for o in store.state.offsets.values()).points_returned == 100         # all of it, no more
     assert store.member(mid).points_balance == 300
     assert_wallet(store, standard, mid)
 
     # spend everything at checkout, then refund order A: 300 taken back from a balance of 0
-    await ok(store, redeem_points_for_order, standard, at("2024-03-08"), mid, "C", 300, 60000)
+    await ok(store, standard, at("2024-03-08"), commands.RedeemPointsForOrder(mid, "C", 300, 60000))
     assert store.member(mid).points_balance == 0
-    await ok(store, refund_order, standard, at("2024-03-09"), "A", "A-1", 30000)
+    await ok(store, standard, at("2024-03-09"), commands.RefundOrder("A", "A-1", 30000))
     member = store.member(mid)
     assert (member.points_balance, member.points_debt, member.growth_value) == (-300, 300, 0)
     assert_wallet(store, standard, mid)
     # below zero nothing can be redeemed
-    await refused(store, UserErrorCode.INSUFFICIENT_POINTS, redeem_reward, standard, at("2024-03-09"), mid,
-                  store.reward_id("coupon-free-shipping"), "rr-1")
+    await refused(store, UserErrorCode.INSUFFICIENT_POINTS, standard, at("2024-03-09"), commands.RedeemReward(mid, store.reward_id("coupon-free-shipping"), "rr-1"))
     # the next points repay the debt first: a check-in of 1 → balance −299, debt 299, the lot is empty
-    await ok(store, check_in, standard, at("2024-03-10"), mid, "ci")
+    await ok(store, standard, at("2024-03-10"), commands.CheckIn(mid, "ci"))
     member = store.member(mid)
     assert (member.points_balance, member.points_debt) == (-299, 299)
     assert store.lots_of(mid)[-1].remaining == 0
@@ -1018,15 +1032,12 @@ async def test_points_offset_rules(store, standard):
     await give_points(store, standard, mid, 1000, now)
     for points, amount in ((50, 10000), (150, 10000), (0, 10000), (5100, 10000), (200, 399)):
         # under 100, not a multiple of 100, over half of the order (¥100 → 5000; ¥3.99 → 100)
-        await refused(store, UserErrorCode.INVALID_INPUT, redeem_points_for_order, standard, now, mid, "P", points,
-                      amount)
-    await refused(store, UserErrorCode.INSUFFICIENT_POINTS, redeem_points_for_order, standard, now, mid, "P",
-                  1100, 100000)
-    offset = await ok(store, redeem_points_for_order, standard, now, mid, "P", 500, 10000)
+        await refused(store, UserErrorCode.INVALID_INPUT, standard, now, commands.RedeemPointsForOrder(mid, "P", points, amount))
+    await refused(store, UserErrorCode.INSUFFICIENT_POINTS, standard, now, commands.RedeemPointsForOrder(mid, "P", 1100, 100000))
+    offset = await ok(store, standard, now, commands.RedeemPointsForOrder(mid, "P", 500, 10000))
     assert (offset.points, offset.amount_off) == (500, 500)
-    assert await replayed(store, redeem_points_for_order, standard, now, mid, "P", 500, 10000) == offset
-    await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, redeem_points_for_order, standard, now, mid, "P",
-                  400, 10000)
+    assert await replayed(store, standard, now, commands.RedeemPointsForOrder(mid, "P", 500, 10000)) == offset
+    await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, standard, now, commands.RedeemPointsForOrder(mid, "P", 400, 10000))
     assert store.member(mid).points_balance == 500
     assert_wallet(store, standard, mid)
 
@@ -1037,10 +1048,10 @@ async def test_fresh_grocery_offset_can_cover_the_whole_order(fresh):
     now = at("2024-03-06")
     await give_points(store, fresh, mid, 200, now)
     # ¥12.34 order: 100% → 123.4 coins → 120 in tens = ¥12 off
-    offset = await ok(store, redeem_points_for_order, fresh, now, mid, "FP", 120, 1234)
+    offset = await ok(store, fresh, now, commands.RedeemPointsForOrder(mid, "FP", 120, 1234))
     assert offset.amount_off == 1200
-    await refused(store, UserErrorCode.INVALID_INPUT, redeem_points_for_order, fresh, now, mid, "FQ", 130, 1234)
-    await refused(store, UserErrorCode.INVALID_INPUT, redeem_points_for_order, fresh, now, mid, "FQ", 15, 1234)
+    await refused(store, UserErrorCode.INVALID_INPUT, fresh, now, commands.RedeemPointsForOrder(mid, "FQ", 130, 1234))
+    await refused(store, UserErrorCode.INVALID_INPUT, fresh, now, commands.RedeemPointsForOrder(mid, "FQ", 15, 1234))
     assert store.member(mid).points_balance == 80
     assert_wallet(store, fresh, mid)
 
@@ -1053,7 +1064,7 @@ async def test_redeem_a_coupon_reward(store, standard):
     now = at("2024-03-06")
     await give_points(store, standard, mid, 1000, now)
     reward_id = store.reward_id("coupon-5-no-threshold")
-    redemption = await ok(store, redeem_reward, standard, now, mid, reward_id, "r-1")
+    redemption = await ok(store, standard, now, commands.RedeemReward(mid, reward_id, "r-1"))
     assert (redemption.points_spent, redemption.status, redemption.reward_id) == (500, "COMPLETED", reward_id)
     coupon = store.state.coupons[redemption.coupon_id]
     # 5元无门槛券: AMOUNT_OFF 500, minSpend 0, valid 30 days (6 March + 30 = 5 April)
@@ -1064,11 +1075,10 @@ async def test_redeem_a_coupon_reward(store, standard):
     assert store.ledger_of(mid)[-1].kind == "REDEMPTION" and store.ledger_of(mid)[-1].delta == -500
     assert_wallet(store, standard, mid)
     # the same key replays, another reward under it is refused
-    assert await replayed(store, redeem_reward, standard, now, mid, reward_id, "r-1") == redemption
-    await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, redeem_reward, standard, now, mid,
-                  store.reward_id("coupon-free-shipping"), "r-1")
+    assert await replayed(store, standard, now, commands.RedeemReward(mid, reward_id, "r-1")) == redemption
+    await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, standard, now, commands.RedeemReward(mid, store.reward_id("coupon-free-shipping"), "r-1"))
     # another key redeems again
-    await ok(store, redeem_reward, standard, now, mid, reward_id, "r-2")
+    await ok(store, standard, now, commands.RedeemReward(mid, reward_id, "r-2"))
     assert store.member(mid).points_balance == 0
     assert_wallet(store, standard, mid)
 
@@ -1078,7 +1088,7 @@ async def test_redeem_goods_takes_stock(store, standard):
     now = at("2024-03-06")
     await give_points(store, standard, mid, 3000, now)
     bag = store.reward_id("goods-canvas-bag")
-    redemption = await ok(store, redeem_reward, standard, now, mid, bag, "bag")
+    redemption = await ok(store, standard, now, commands.RedeemReward(mid, bag, "bag"))
     assert (redemption.status, redemption.coupon_id, redemption.points_spent) == ("PENDING_FULFILMENT", None, 3000)
     assert store.state.rewards[bag].stock == 99
     assert store.coupons_of(mid) == []
@@ -1094,34 +1104,33 @@ async def test_redeem_refusals_in_contract_order(store, standard):
 
     # NOT_FOUND: unknown, missing, inactive
     for reward_id in (999, None):
-        error = await refused(store, UserErrorCode.NOT_FOUND, redeem_reward, standard, now, regular, reward_id, "k")
+        error = await refused(store, UserErrorCode.NOT_FOUND, standard, now, commands.RedeemReward(regular, reward_id, "k"))
         assert error.field == ["input", "rewardId"]
     store.state.rewards[store.reward_id("coupon-50-off-10")].active = False
-    await refused(store, UserErrorCode.NOT_FOUND, redeem_reward, standard, now, regular,
-                  store.reward_id("coupon-50-off-10"), "k")
+    await refused(store, UserErrorCode.NOT_FOUND, standard, now, commands.RedeemReward(regular, store.reward_id("coupon-50-off-10"), "k"))
     # TIER_TOO_LOW before OUT_OF_STOCK before INSUFFICIENT_POINTS: 9折券 is for silver and above
     store.state.rewards[ten_percent].stock = 0
-    await refused(store, UserErrorCode.TIER_TOO_LOW, redeem_reward, standard, now, regular, ten_percent, "k")
+    await refused(store, UserErrorCode.TIER_TOO_LOW, standard, now, commands.RedeemReward(regular, ten_percent, "k"))
     # the canvas bag (3000, level 1): out of stock answers before the balance of 1000
     store.state.rewards[bag].stock = 0
-    await refused(store, UserErrorCode.OUT_OF_STOCK, redeem_reward, standard, now, regular, bag, "k")
+    await refused(store, UserErrorCode.OUT_OF_STOCK, standard, now, commands.RedeemReward(regular, bag, "k"))
     store.state.rewards[bag].stock = 1
-    await refused(store, UserErrorCode.INSUFFICIENT_POINTS, redeem_reward, standard, now, regular, bag, "k")
-    await refused(store, UserErrorCode.NOT_FOUND, redeem_reward, standard, now, 999, bag, "k")
-    await refused(store, UserErrorCode.INVALID_INPUT, redeem_reward, standard, now, regular, bag, "")
+    await refused(store, UserErrorCode.INSUFFICIENT_POINTS, standard, now, commands.RedeemReward(regular, bag, "k"))
+    await refused(store, UserErrorCode.NOT_FOUND, standard, now, commands.RedeemReward(999, bag, "k"))
+    await refused(store, UserErrorCode.INVALID_INPUT, standard, now, commands.RedeemReward(regular, bag, ""))
     assert store.member(regular).points_balance == 1000
     assert store.state.rewards[bag].stock == 1
 
     # a silver member passes the tier check and meets the stock, then the balance
     silver = store.add_member("dev-s")
-    await ok(store, record_order, standard, now, silver, "S-1", 50000, None, "APP", now)   # growth 500 → silver
+    await ok(store, standard, now, commands.RecordOrder(silver, "S-1", 50000, None, "APP", now))   # growth 500 → silver
     assert store.member(silver).tier_code == "silver"
-    await refused(store, UserErrorCode.OUT_OF_STOCK, redeem_reward, standard, now, silver, ten_percent, "k")
+    await refused(store, UserErrorCode.OUT_OF_STOCK, standard, now, commands.RedeemReward(silver, ten_percent, "k"))
     store.state.rewards[ten_percent].stock = None
     # 500 + 100 (gift) = 600 < 1500
-    await refused(store, UserErrorCode.INSUFFICIENT_POINTS, redeem_reward, standard, now, silver, ten_percent, "k")
+    await refused(store, UserErrorCode.INSUFFICIENT_POINTS, standard, now, commands.RedeemReward(silver, ten_percent, "k"))
     await give_points(store, standard, silver, 900, now)
-    redemption = await ok(store, redeem_reward, standard, now, silver, ten_percent, "k")
+    redemption = await ok(store, standard, now, commands.RedeemReward(silver, ten_percent, "k"))
     coupon = store.state.coupons[redemption.coupon_id]
     assert (coupon.kind, coupon.discount_percent, coupon.min_spend, coupon.discount_amount) == \
         ("PERCENT_OFF", 10, 10000, None)
@@ -1137,7 +1146,7 @@ async def test_spending_takes_the_soonest_expiring_lots_first(store, standard):
     await give_points(store, standard, mid, 100, at("2024-02-29"))     # leap day: expires end of 2025-02-28
     assert [lot.expires_at for lot in store.lots_of(mid)] == [
         end_of_local_day("2025-03-01"), end_of_local_day("2025-06-01"), end_of_local_day("2025-02-28")]
-    await ok(store, redeem_reward, standard, at("2024-06-10"), mid, store.reward_id("coupon-5-no-threshold"), "x")
+    await ok(store, standard, at("2024-06-10"), commands.RedeemReward(mid, store.reward_id("coupon-5-no-threshold"), "x"))
     # 500: 100 from the leap-day lot, then 400 from the March lot; the June lot is untouched
     assert [lot.remaining for lot in store.lots_of(mid)] == [0, 300, 0]
     assert store.member(mid).points_balance == 300
@@ -1150,12 +1159,10 @@ async def test_expired_lots_cannot_be_spent(store, standard):
     await give_points(store, standard, mid, 300, at("2024-01-10"))
     five_yuan = store.reward_id("coupon-5-no-threshold")
     # the expiry job has not run: the balance still says 700, but only 300 have not expired
-    error = await refused(store, UserErrorCode.INSUFFICIENT_POINTS, redeem_reward, standard,
-                          at("2024-03-02", 0, 0, 0), mid, five_yuan, "late")
+    error = await refused(store, UserErrorCode.INSUFFICIENT_POINTS, standard, at("2024-03-02", 0, 0, 0), commands.RedeemReward(mid, five_yuan, "late"))
     assert "300" in error.message
     # in the last second of the lot's validity it still counts
-    await ok(store, redeem_reward, standard, at("2024-03-01", 23, 59, 59).replace(microsecond=900_000), mid,
-             five_yuan, "just-in-time")
+    await ok(store, standard, at("2024-03-01", 23, 59, 59).replace(microsecond=900_000), commands.RedeemReward(mid, five_yuan, "just-in-time"))
     assert [lot.remaining for lot in store.lots_of(mid)] == [0, 200]
     assert_wallet(store, standard, mid)
 
@@ -1166,41 +1173,35 @@ async def test_expired_lots_cannot_be_spent(store, standard):
 async def test_monthly_coupons_and_using_them(store, standard):
     mid = store.add_member()
     # regular has no monthly grant: TIER_TOO_LOW, even on a claim day
-    await refused(store, UserErrorCode.TIER_TOO_LOW, claim_monthly_coupons, standard, at("2024-03-01"), mid)
-    await ok(store, record_order, standard, at("2024-03-06"), mid, "G-1", 200000, None, "APP", at("2024-03-06"))
+    await refused(store, UserErrorCode.TIER_TOO_LOW, standard, at("2024-03-01"), commands.ClaimMonthlyCoupons(mid))
+    await ok(store, standard, at("2024-03-06"), commands.RecordOrder(mid, "G-1", 200000, None, "APP", at("2024-03-06")))
     assert store.member(mid).tier_code == "gold"
     # 6 March is past day 5; 1 April 00:00 local (31 March 16:00Z) is a claim day
-    await refused(store, UserErrorCode.NOT_CLAIMABLE, claim_monthly_coupons, standard, at("2024-03-06"), mid)
-    await refused(store, UserErrorCode.NOT_CLAIMABLE, claim_monthly_coupons, standard,
-                  datetime(2024, 3, 31, 15, 59, 59, tzinfo=UTC), mid)
-    issued = await ok(store, claim_monthly_coupons, standard, datetime(2024, 3, 31, 16, 0, tzinfo=UTC), mid)
+    await refused(store, UserErrorCode.NOT_CLAIMABLE, standard, at("2024-03-06"), commands.ClaimMonthlyCoupons(mid))
+    await refused(store, UserErrorCode.NOT_CLAIMABLE, standard, datetime(2024, 3, 31, 15, 59, 59, tzinfo=UTC), commands.ClaimMonthlyCoupons(mid))
+    issued = await ok(store, standard, datetime(2024, 3, 31, 16, 0, tzinfo=UTC), commands.ClaimMonthlyCoupons(mid))
     # gold: 3 × 满50减5, valid to the end of April
     assert [(c.template_code, c.source, c.claim_period, c.valid_until) for c in issued] == \
         [("full50off5", "MONTHLY_GIFT", "2024-04", end_of_local_day("2024-04-30"))] * 3
-    await refused(store, UserErrorCode.ALREADY_CLAIMED, claim_monthly_coupons, standard, at("2024-04-05", 23), mid)
+    await refused(store, UserErrorCode.ALREADY_CLAIMED, standard, at("2024-04-05", 23), commands.ClaimMonthlyCoupons(mid))
 
     coupon_id = issued[0].id
-    await refused(store, UserErrorCode.MIN_SPEND_NOT_MET, use_coupon, at("2024-04-10"), mid, coupon_id, "U-1", 4999)
-    await refused(store, UserErrorCode.NOT_FOUND, use_coupon, at("2024-04-10"), store.add_member("dev-x"),
-                  coupon_id, "U-1", 5000)
-    used = await ok(store, use_coupon, at("2024-04-10"), mid, coupon_id, "U-1", 5000)
+    await refused(store, UserErrorCode.MIN_SPEND_NOT_MET, store.program, at("2024-04-10"), commands.UseCoupon(mid, coupon_id, "U-1", 4999))
+    await refused(store, UserErrorCode.NOT_FOUND, store.program, at("2024-04-10"), commands.UseCoupon(store.add_member("dev-x"), coupon_id, "U-1", 5000))
+    used = await ok(store, store.program, at("2024-04-10"), commands.UseCoupon(mid, coupon_id, "U-1", 5000))
     assert (used.status, used.applied_discount, used.used_order_id) == ("USED", 500, "U-1")
-    assert await replayed(store, use_coupon, at("2024-04-11"), mid, coupon_id, "U-1", 5000) == used
-    await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, use_coupon, at("2024-04-11"), mid, coupon_id, "U-1",
-                  6000)
-    await refused(store, UserErrorCode.COUPON_ALREADY_USED, use_coupon, at("2024-04-11"), mid, coupon_id, "U-2",
-                  5000)
+    assert await replayed(store, store.program, at("2024-04-11"), commands.UseCoupon(mid, coupon_id, "U-1", 5000)) == used
+    await refused(store, UserErrorCode.IDEMPOTENCY_KEY_REUSED, store.program, at("2024-04-11"), commands.UseCoupon(mid, coupon_id, "U-1", 6000))
+    await refused(store, UserErrorCode.COUPON_ALREADY_USED, store.program, at("2024-04-11"), commands.UseCoupon(mid, coupon_id, "U-2", 5000))
     # valid to 23:59:59 on 30 April local, not a second longer
-    await ok(store, use_coupon, at("2024-04-30", 23, 59, 59), mid, issued[1].id, "U-3", 5000)
-    await refused(store, UserErrorCode.COUPON_EXPIRED, use_coupon, at("2024-05-01", 0, 0, 0), mid, issued[2].id,
-                  "U-4", 5000)
+    await ok(store, store.program, at("2024-04-30", 23, 59, 59), commands.UseCoupon(mid, issued[1].id, "U-3", 5000))
+    await refused(store, UserErrorCode.COUPON_EXPIRED, store.program, at("2024-05-01", 0, 0, 0), commands.UseCoupon(mid, issued[2].id, "U-4", 5000))
 
 
 async def test_percent_off_coupon_takes_its_share(store, standard):
     mid = store.add_member()
     await give_points(store, standard, mid, 1500, at("2024-03-06"))
-    await ok(store, record_order, standard, at("2024-03-06"), mid, "S", 50000, None, "APP", at("2024-03-06"))
-    redemption = await ok(store, redeem_reward, standard, at("2024-03-06"), mid,
-                          store.reward_id("coupon-10-percent-off"), "pct")
-    used = await ok(store, use_coupon, at("2024-03-07"), mid, redemption.coupon_id, "PO", 12345)
+    await ok(store, standard, at("2024-03-06"), commands.RecordOrder(mid, "S", 50000, None, "APP", at("2024-03-06")))
+    redemption = await ok(store, standard, at("2024-03-06"), commands.RedeemReward(mid, store.reward_id("coupon-10-percent-off"), "pct"))
+    used = await ok(store, store.program, at("2024-03-07"), commands.UseCoupon(mid, redemption.coupon_id, "PO", 12345))
     assert used.applied_discount == 1234          # floor(12345 × 10 / 100)

@@ -1,0 +1,186 @@
+"""Commands: what a caller asks the service layer to do (`domain.service`), each a frozen object of
+plain values. Each names its handler's area; the API maps a mutation's input to one, the CLI and the
+demo data make them too.
+
+`audit_action` names the operation in the audit log (staff and integration writes are audited), and
+`audit_subject` what it concerns when that is known before the handler runs (a handler that learns it
+later says so itself, `Handling.concerns`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import ClassVar
+
+
+@dataclass(frozen=True)
+class Command:
+    audit_action: ClassVar[str | None] = None
+
+    def audit_subject(self) -> str | None:
+        return None
+
+
+# --- members ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SignInWithWeChat(Command):
+    """Sign in (and on first use register) the member of a WeChat identity, starting a session."""
+
+    openid: str
+    unionid: str | None
+    refresh_ttl_seconds: int | None
+
+
+@dataclass(frozen=True)
+class BindPhone(Command):
+    member_id: int
+    phone: str
+
+
+@dataclass(frozen=True)
+class Deregister(Command):
+    member_id: int
+
+
+@dataclass(frozen=True)
+class UpdateProfile(Command):
+    member_id: int
+    nickname: str | None = None
+    birthday: date | None = None
+    gender: str | None = None
+    household_size: int | None = None
+
+
+# --- sessions and staff ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RefreshSession(Command):
+    refresh_token: str
+    ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class EndSession(Command):
+    audit_action = "logout"
+    session_id: int
+
+
+@dataclass(frozen=True)
+class CreateStaff(Command):
+    username: str
+    password: str
+    role: str
+
+
+@dataclass(frozen=True)
+class StaffSignIn(Command):
+    username: str
+    password: str
+
+
+@dataclass(frozen=True)
+class CreateApiKey(Command):
+    audit_action = "createApiKey"
+    name: str
+    scopes: tuple[str, ...]
+    key_hash: str
+    prefix: str
+    replacing: bool = False
+
+
+@dataclass(frozen=True)
+class RevokeApiKey(Command):
+    audit_action = "revokeApiKey"
+    key_id: int | None
+
+    def audit_subject(self) -> str | None:
+        return f"ApiKey:{self.key_id}"
+
+
+# --- points, check-ins, coupons, rewards, notifications ---------------------------------------------
+
+@dataclass(frozen=True)
+class AdjustPoints(Command):
+    audit_action = "adjustPoints"
+    member_id: int | None
+    points: int
+    reason: str
+    idempotency_key: str
+
+    def audit_subject(self) -> str | None:
+        return f"Member:{self.member_id}"
+
+
+@dataclass(frozen=True)
+class CheckIn(Command):
+    member_id: int
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class ClaimMonthlyCoupons(Command):
+    member_id: int
+
+
+@dataclass(frozen=True)
+class UseCoupon(Command):
+    audit_action = "useCoupon"
+    member_id: int | None
+    coupon_id: int | None
+    external_order_id: str
+    order_amount: int
+
+    def audit_subject(self) -> str | None:
+        return f"Coupon:{self.coupon_id}"
+
+
+@dataclass(frozen=True)
+class RedeemReward(Command):
+    member_id: int
+    reward_id: int | None
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class MarkNotificationsRead(Command):
+    member_id: int
+    notification_ids: tuple[int | None, ...]
+
+
+# --- orders ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RecordOrder(Command):
+    audit_action = "recordOrder"
+    member_id: int | None
+    external_id: str
+    amount: int
+    shipping_fee: int | None
+    channel: str
+    paid_at: datetime
+
+    def audit_subject(self) -> str | None:
+        return f"Member:{self.member_id}"
+
+
+@dataclass(frozen=True)
+class RefundOrder(Command):
+    """Its member is known once the order is found: the handler names it."""
+
+    audit_action = "refundOrder"
+    external_id: str
+    external_refund_id: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class RedeemPointsForOrder(Command):
+    audit_action = "redeemPointsForOrder"
+    member_id: int | None
+    external_order_id: str
+    points: int
+    order_amount: int
+
+    def audit_subject(self) -> str | None:
+        return f"Member:{self.member_id}"
