@@ -17,7 +17,7 @@ import re
 import time
 import uuid
 from contextlib import asynccontextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 
 from cross_web import HTTPException
 from starlette.applications import Starlette
@@ -63,11 +63,12 @@ QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}  # probes and scrapes: not wor
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
-def request_time(request: Request, settings: Settings) -> datetime:
-    """One instant per request. Outside production, X-Loyalty-Now sets it (a test clock)."""
+def request_time(request: Request, services: Services) -> datetime:
+    """One instant per request, from the services' clock. Outside production, X-Loyalty-Now sets it (a
+    test clock, as a payment provider's)."""
     header = request.headers.get(NOW_HEADER)
-    if header is None or settings.is_production:
-        return datetime.now(timezone.utc)
+    if header is None or services.settings.is_production:
+        return services.clock.now()
     try:
         moment = datetime.fromisoformat(header)
     except ValueError:
@@ -105,7 +106,7 @@ async def identify(request: Request, services: Services, reader: Reader):
         if scheme.lower() != "bearer" or not token:
             return Anonymous(INVALID_TOKEN)
         try:
-            claims = read_access_token(services.settings.secret_key, token.strip(), datetime.now(timezone.utc))
+            claims = read_access_token(services.settings.secret_key, token.strip(), services.clock.now())
         except InvalidToken:
             return Anonymous(INVALID_TOKEN)
         session = await live_session(reader, claims.session_token_id)
@@ -163,7 +164,7 @@ class LoyaltyGraphQL(GraphQL):
                 caller = await identify(request, self.services, reader)
                 observability.CURRENT.get().caller = caller_kind(caller)
                 context = Context(services=self.services, reader=reader, caller=caller,
-                                  now=request_time(request, settings), request_id=request_id,
+                                  now=request_time(request, self.services), request_id=request_id,
                                   client_ip=client_ip(request, settings))
                 return await super().run(request, context=context)
         except TimeoutError:

@@ -6,13 +6,16 @@ import argparse
 import asyncio
 import os
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 
 from domain.access import ALL_SCOPES, Role
+from domain.clock import SystemClock
 from domain.errors import LoyaltyError, ProgramError
 from domain.program import load_program
 from persistence.database import Database
 from server.settings import Settings, SettingsError
+
+CLOCK = SystemClock()  # the one clock of every command
 
 
 def _settings() -> Settings:
@@ -45,7 +48,7 @@ def seed_demo(args) -> None:
     if settings.is_production:
         _refused("seed demo makes demo members with points and prints a working token: not in production")
     program = load_program(settings.program_path)
-    now = datetime.now(timezone.utc)
+    now = CLOCK.now()
     _, session_token_id = asyncio.run(_with_database(settings, lambda db: seed(db, program, now)))
     token, expires_at = issue_access_token(settings.secret_key, MEMBER_AUDIENCE, session_token_id, now,
                                            settings.access_token_ttl_seconds)
@@ -65,7 +68,7 @@ def _service(settings: Settings, database: Database):
     from persistence.unit_of_work import SqlUnitOfWork
     from server.passwords import Argon2PasswordHasher
 
-    return Service(load_program(settings.program_path), lambda: SqlUnitOfWork(database),
+    return Service(load_program(settings.program_path), lambda: SqlUnitOfWork(database), CLOCK,
                    passwords=Argon2PasswordHasher())
 
 
@@ -129,7 +132,7 @@ def verify(args) -> None:
 
 def _moment(text: str | None) -> datetime:
     try:
-        moment = datetime.fromisoformat(text) if text else datetime.now(timezone.utc)
+        moment = datetime.fromisoformat(text) if text else CLOCK.now()
     except ValueError:
         moment = None
     if moment is None or moment.tzinfo is None:
@@ -160,7 +163,7 @@ def worker(args) -> None:
     program = load_program(settings.program_path)
     if args.metrics_port:
         start_http_server(args.metrics_port)
-    asyncio.run(_with_database(settings, lambda db: run_worker(db, program, interval=args.interval,
+    asyncio.run(_with_database(settings, lambda db: run_worker(db, program, interval=args.interval, clock=CLOCK,
                                                                report=lambda line: print(line, flush=True))))
 
 

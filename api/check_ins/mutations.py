@@ -4,7 +4,7 @@ from __future__ import annotations
 import strawberry
 
 from api.check_ins.types import CheckIn
-from api.core.access import require_member
+from api.core.access import MEMBERS, allowed
 from api.core.mutations import Refused, execute
 from api.core.vocabulary import UserError
 from api.members.types import Member, member_of
@@ -23,10 +23,11 @@ class CheckInPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@allowed(MEMBERS)
 async def check_in(info: strawberry.Info, input: CheckInInput) -> CheckInPayload:
     """Today's check-in (local day of the program's time zone)."""
     context = info.context
-    member_id = require_member(context.caller)
+    member_id = context.caller.member_id
     try:
         record = await execute(info, commands.CheckIn(member_id, input.idempotency_key))
     except Refused as refused:

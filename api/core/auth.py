@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import jwt
 import strawberry
@@ -107,11 +107,7 @@ def new_access_token(info: strawberry.Info, audience: str, session) -> tuple[str
     """A signed access token for the session, living `LOYALTY_ACCESS_TOKEN_TTL` seconds of real time
     (whatever X-Loyalty-Now says: a test clock must not mint old or eternal tokens)."""
     settings = info.context.services.settings
-    token, expires_at = issue_access_token(settings.secret_key, audience, session.token_id, real_now(),
-                                           settings.access_token_ttl_seconds)
+    token, expires_at = issue_access_token(settings.secret_key, audience, session.token_id,
+                                           info.context.services.clock.now(), settings.access_token_ttl_seconds)
     return token, expires_at.astimezone(info.context.zone)
 
-
-def real_now() -> datetime:
-    """Sessions and tokens follow the real clock, never the test clock."""
-    return datetime.now(timezone.utc)

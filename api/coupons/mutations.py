@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import strawberry
 
-from api.core.access import require_integration, require_member
+from api.core.access import MEMBERS, allowed, integrations
 from api.core.mutations import Refused, execute, parse_id, shown
 from api.core.vocabulary import UserError
 from api.coupons.types import Coupon
@@ -17,10 +17,11 @@ class ClaimMonthlyCouponsPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@allowed(MEMBERS)
 async def claim_monthly_coupons(info: strawberry.Info) -> ClaimMonthlyCouponsPayload:
     """This month's tier coupons (月券礼), claimable in the first days of each month."""
     context = info.context
-    member_id = require_member(context.caller)
+    member_id = context.caller.member_id
     try:
         issued = await execute(info, commands.ClaimMonthlyCoupons(member_id))
     except Refused as refused:
@@ -42,10 +43,10 @@ class UseCouponPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@allowed(integrations(Scope.COUPONS_WRITE))
 async def use_coupon(info: strawberry.Info, input: UseCouponInput) -> UseCouponPayload:
     """Redeem a member's coupon on an order; discountAmount is what it took off."""
     context = info.context
-    require_integration(context.caller, Scope.COUPONS_WRITE)
     try:
         member_id = parse_id(input.member_id, "Member", "memberId")
         coupon_id = parse_id(input.coupon_id, "Coupon", "couponId")

@@ -6,7 +6,7 @@ from typing import Awaitable, Callable, TypeVar
 
 import strawberry
 
-from api.core.access import require_member
+from api.core.access import ANYONE, MEMBERS, allowed
 from api.core.auth import MEMBER_AUDIENCE, new_access_token
 from api.core.mutations import Refused, check_rate, execute, user_error
 from api.core.vocabulary import Gender, UserError
@@ -31,6 +31,7 @@ class LoginWithWeChatPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@allowed(ANYONE)
 async def login_with_wechat(info: strawberry.Info, input: LoginWithWeChatInput) -> LoginWithWeChatPayload:
     """Sign in with a WeChat login code; the first login registers the member with the sign-up gift."""
     context = info.context
@@ -65,10 +66,11 @@ class DeregisterMemberPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@allowed(MEMBERS)
 async def bind_phone_number(info: strawberry.Info, input: BindPhoneNumberInput) -> BindPhoneNumberPayload:
     """Bind the phone number WeChat vouches for; a number bound to another member is PHONE_TAKEN."""
     context = info.context
-    member_id = require_member(context.caller)
+    member_id = context.caller.member_id
     try:
         code = wechat_code(input.code)
         await check_rate(info, "phone_ip", context.client_ip)
@@ -81,10 +83,11 @@ async def bind_phone_number(info: strawberry.Info, input: BindPhoneNumberInput) 
     return BindPhoneNumberPayload(member=await member_of(info, member_id))
 
 
+@allowed(MEMBERS)
 async def deregister_member(info: strawberry.Info) -> DeregisterMemberPayload:
     """注销: erase the member's personal data, forfeit their points and end every session. Final."""
     context = info.context
-    member_id = require_member(context.caller)
+    member_id = context.caller.member_id
     try:
         await execute(info, commands.Deregister(member_id))
     except Refused as refused:
@@ -107,10 +110,11 @@ class UpdateProfilePayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@allowed(MEMBERS)
 async def update_profile(info: strawberry.Info, input: UpdateProfileInput) -> UpdateProfilePayload:
     """Fill in the profile; each profile task pays points once."""
     context = info.context
-    member_id = require_member(context.caller)
+    member_id = context.caller.member_id
     change = commands.UpdateProfile(member_id, nickname=input.nickname, birthday=input.birthday,
                                     gender=input.gender.value if input.gender else None,
                                     household_size=input.household_size)

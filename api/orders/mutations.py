@@ -5,7 +5,7 @@ from datetime import datetime
 
 import strawberry
 
-from api.core.access import require_integration
+from api.core.access import allowed, integrations
 from api.core.mutations import Refused, execute, parse_id, shown
 from api.core.vocabulary import OrderChannel, UserError
 from api.members.types import Member, member_of
@@ -38,10 +38,9 @@ async def order_payload(info: strawberry.Info, order) -> OrderPayload:
                         member=await member_of(info, order.member_id))
 
 
+@allowed(integrations(Scope.ORDERS_WRITE))
 async def record_order(info: strawberry.Info, input: RecordOrderInput) -> OrderPayload:
     """A paid order: points and growth for the member; externalId makes retries safe."""
-    context = info.context
-    require_integration(context.caller, Scope.ORDERS_WRITE)
     try:
         member_id = parse_id(input.member_id, "Member", "memberId")
         order = await execute(info, commands.RecordOrder(member_id, input.external_id, input.amount, input.shipping_fee,
@@ -58,10 +57,9 @@ class RefundOrderInput:
     amount: int = strawberry.field(description="Fen refunded by this refund.")
 
 
+@allowed(integrations(Scope.ORDERS_WRITE))
 async def refund_order(info: strawberry.Info, input: RefundOrderInput) -> OrderPayload:
     """A (partial) refund: points and growth taken back in proportion, offset points given back."""
-    context = info.context
-    require_integration(context.caller, Scope.ORDERS_WRITE)
     try:
         order = await execute(info, commands.RefundOrder(input.external_id, input.external_refund_id, input.amount),
                               input)
@@ -87,10 +85,9 @@ class RedeemPointsForOrderPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@allowed(integrations(Scope.POINTS_WRITE))
 async def redeem_points_for_order(info: strawberry.Info, input: RedeemPointsForOrderInput) -> RedeemPointsForOrderPayload:
     """Points off an order at checkout (积分抵现); one offset per externalOrderId."""
-    context = info.context
-    require_integration(context.caller, Scope.POINTS_WRITE)
     try:
         member_id = parse_id(input.member_id, "Member", "memberId")
         offset = await execute(info, commands.RedeemPointsForOrder(member_id, input.external_order_id, input.points,

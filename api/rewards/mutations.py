@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import strawberry
 
-from api.core.access import require_member
+from api.core.access import MEMBERS, allowed
 from api.core.mutations import Refused, execute, parse_id
 from api.core.vocabulary import UserError
 from api.members.types import Member, member_of
@@ -24,10 +24,11 @@ class RedeemRewardPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@allowed(MEMBERS)
 async def redeem_reward(info: strawberry.Info, input: RedeemRewardInput) -> RedeemRewardPayload:
     """Spend points on a reward from the catalog."""
     context = info.context
-    member_id = require_member(context.caller)
+    member_id = context.caller.member_id
     try:
         reward_id = parse_id(input.reward_id, "Reward", "rewardId")
         redemption = await execute(info, commands.RedeemReward(member_id, reward_id, input.idempotency_key))

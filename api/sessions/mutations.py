@@ -5,7 +5,7 @@ from datetime import datetime
 
 import strawberry
 
-from api.core.access import require_session
+from api.core.access import ANYONE, SESSIONS, allowed
 from api.core.auth import MEMBER_AUDIENCE, new_access_token
 from api.core.mutations import Refused, check_rate, execute
 from api.core.vocabulary import UserError
@@ -31,6 +31,7 @@ class LogoutPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@allowed(ANYONE)
 async def refresh_access_token(info: strawberry.Info, input: RefreshAccessTokenInput) -> RefreshAccessTokenPayload:
     """A new access token and refresh token for a refresh token (rotation with reuse detection)."""
     settings = info.context.services.settings
@@ -44,8 +45,9 @@ async def refresh_access_token(info: strawberry.Info, input: RefreshAccessTokenI
     return RefreshAccessTokenPayload(access_token=token, expires_at=expires_at, refresh_token=refresh_token)
 
 
+@allowed(SESSIONS)
 async def logout(info: strawberry.Info) -> LogoutPayload:
     """End this session: its access token stops working now, its refresh token too."""
-    caller = require_session(info.context.caller)
+    caller = info.context.caller
     await execute(info, commands.EndSession(caller.session_id), asked={})
     return LogoutPayload()

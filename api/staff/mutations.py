@@ -5,7 +5,7 @@ from datetime import datetime
 
 import strawberry
 
-from api.core.access import require_staff
+from api.core.access import ANYONE, allowed, staff_with
 from api.core.auth import STAFF_AUDIENCE, new_access_token, new_api_key
 from api.core.mutations import Refused, audit, check_rate, execute, parse_id, shown
 from api.core.vocabulary import UserError
@@ -31,6 +31,7 @@ class StaffLoginPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@allowed(ANYONE)
 async def staff_login(info: strawberry.Info, input: StaffLoginInput) -> StaffLoginPayload:
     """Sign a staff member in. Every attempt is audited; a wrong username or password is one answer."""
     context = info.context
@@ -63,10 +64,10 @@ class AdjustPointsPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@allowed(staff_with(Permission.ADJUST_POINTS))
 async def adjust_points(info: strawberry.Info, input: AdjustPointsInput) -> AdjustPointsPayload:
     """Add or take a member's points by hand (人工调整), with a reason."""
     context = info.context
-    require_staff(context.caller, Permission.ADJUST_POINTS)
     try:
         member_id = parse_id(input.member_id, "Member", "memberId")
         entry = await execute(info, commands.AdjustPoints(member_id, input.points, input.reason, input.idempotency_key),
@@ -101,10 +102,10 @@ class RevokeApiKeyPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
+@allowed(staff_with(Permission.MANAGE_API_KEYS))
 async def create_api_key(info: strawberry.Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
     """A new integration key with the given scopes."""
     context = info.context
-    require_staff(context.caller, Permission.MANAGE_API_KEYS)
     key, key_hash = new_api_key()
     try:
         key_id = await execute(info, commands.CreateApiKey(input.name, tuple(input.scopes), key_hash, key[:10]), input)
@@ -113,10 +114,10 @@ async def create_api_key(info: strawberry.Info, input: CreateApiKeyInput) -> Cre
     return CreateApiKeyPayload(api_key=ApiKey.from_row(await ApiKeyById(context).load(key_id), context), key=key)
 
 
+@allowed(staff_with(Permission.MANAGE_API_KEYS))
 async def revoke_api_key(info: strawberry.Info, input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
     """Revoke an integration key: it stops working at once."""
     context = info.context
-    require_staff(context.caller, Permission.MANAGE_API_KEYS)
     try:
         key_id = parse_id(input.id, "ApiKey", "id")
         await execute(info, commands.RevokeApiKey(key_id), input)
