@@ -59,13 +59,12 @@ async def deregister(command: commands.Deregister, uow: UnitOfWork, context: Han
     program, now = context.program, context.now
     member = await member_for_update(uow, command.member_id)
     await wallet.forfeit_all(uow, member, "注销：积分作废", now)
-    if member.growth_value:
-        await uow.growth.add_entry(member.id, -member.growth_value, 0, "DEREGISTERED", now)
-        member.growth_value = 0
+    applied = member.change_growth(-member.growth_value)
+    if applied:
+        await uow.members.add_growth_entry(member.id, applied, 0, "DEREGISTERED", now)
     member.tier_code, member.tier_expires_at = program.base_tier.code, None
     member.nickname = member.birthday = member.gender = member.household_size = member.unionid = None
     member.deregistered_at = now
-    await uow.members.save(member)
     await uow.members.set_phone(member.id, None)
     await uow.members.erase_identities(member.id)
     await uow.notifications.erase_all(member.id)
@@ -118,7 +117,6 @@ async def update_profile(command: commands.UpdateProfile, uow: UnitOfWork, conte
     if change.household_size is not None:
         member.household_size = change.household_size
         tasks.append(("household_size", program.profile.household_size, "完善资料：家庭人数"))
-    await uow.members.save(member)
     awarded = 0
     for task, points, description in tasks:
         if task in done:

@@ -10,8 +10,12 @@ from domain.vocabulary import CouponStatus, RedemptionStatus
 
 @dataclass
 class Member:
-    """A member's account. The phone number is not here: it is sealed at rest and only ever set or
-    looked up (MemberRepository.set_phone, by_phone)."""
+    """A member's account, the aggregate every write locks first. Its wallet keeps the invariant
+    balance = Σ lot remainders − debt = Σ ledger deltas: points only change through `add_points`,
+    `take_points` and `forfeit_points`, each matched by a ledger entry and lots (`domain.wallet`). Growth
+    changes through `change_growth`, never below 0. The unit of work saves a changed member once, when
+    it commits. The phone number is not here: it is sealed at rest and only ever set or looked up
+    (MemberRepository.set_phone, by_phone)."""
 
     id: int
     member_no: str
@@ -27,6 +31,31 @@ class Member:
     gender: str | None = None
     household_size: int | None = None
     deregistered_at: datetime | None = None
+
+    def add_points(self, points: int) -> int:
+        """Points added: debt left by refunds is repaid from them first. What stays spendable (the new
+        lot's remainder)."""
+        repaid = min(self.points_debt, points)
+        self.points_debt -= repaid
+        self.points_balance += points
+        return points - repaid
+
+    def take_points(self, points: int, shortfall: int = 0) -> None:
+        """Points spent from lots; what the lots could not cover (`shortfall`, refunds only) becomes debt."""
+        self.points_debt += shortfall
+        self.points_balance -= points
+
+    def forfeit_points(self) -> int:
+        """Every point given up and any debt written off; the ledger delta that records it."""
+        delta = -self.points_balance
+        self.points_balance = self.points_debt = 0
+        return delta
+
+    def change_growth(self, delta: int) -> int:
+        """Growth moves by `delta`, never below 0; what was applied."""
+        applied = max(0, self.growth_value + delta) - self.growth_value
+        self.growth_value += applied
+        return applied
 
 
 @dataclass

@@ -17,8 +17,11 @@ class MemberRepository(Protocol):
     async def add_identity(self, member_id: int, openid: str, now: datetime) -> None:
         """Sign-ins from this WeChat openid are this member's from now on."""
     async def lock(self, member_id: int) -> Member | None:
-        """The member, locked for the rest of the transaction; every write path starts here."""
-    async def save(self, member: Member) -> None: ...
+        """The member, locked for the rest of the transaction; every write path starts here. A member
+        handed out is the same object each time in one unit of work, and saved once if it changed."""
+    async def add_growth_entry(self, member_id: int, delta: int, growth_after: int, reason: str, now: datetime,
+                               order_id: int | None = None) -> None:
+        """A line of the member's growth ledger."""
     async def by_phone(self, phone: str) -> Member | None:
         """The member whose phone number this is (found through its blind index)."""
     async def set_phone(self, member_id: int, phone: str | None) -> None:
@@ -40,11 +43,6 @@ class PointsRepository(Protocol):
     async def take_from_lots(self, taken: list[tuple[PointsLot, int]]) -> None: ...
     async def lots_with_points(self, member_id: int) -> list[PointsLot]:
         """Every lot with points left, expired or not (locked)."""
-
-
-class GrowthRepository(Protocol):
-    async def add_entry(self, member_id: int, delta: int, growth_after: int, reason: str, now: datetime,
-                        order_id: int | None = None) -> None: ...
 
 
 class CouponRepository(Protocol):
@@ -136,7 +134,6 @@ class UnitOfWork(Protocol):
 
     members: MemberRepository
     points: PointsRepository
-    growth: GrowthRepository
     coupons: CouponRepository
     check_ins: CheckInRepository
     rewards: RewardRepository
@@ -148,4 +145,6 @@ class UnitOfWork(Protocol):
     api_keys: ApiKeyRepository
     audit: AuditLog
 
+    async def flush(self) -> None:
+        """Write what the aggregates handed out have changed (the members), as commit does first."""
     async def commit(self) -> None: ...

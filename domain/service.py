@@ -77,6 +77,7 @@ class Service:
                     if handling.replaying:
                         return result
                     if trail is not None:
+                        await uow.flush()
                         await uow.audit.add(trail.record("OK", await uow.audit.snapshot(trail.subject)))
                     await uow.commit()
                     return result

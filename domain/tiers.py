@@ -19,11 +19,10 @@ async def change_growth(uow: UnitOfWork, program: Program, member: Member, delta
     at once, keeping gifts already granted and the current validity; the base tier has none.
     Either way the member is told (TIER_CHANGED).
     """
-    applied = max(0, member.growth_value + delta) - member.growth_value
+    applied = member.change_growth(delta)
     if applied == 0:
         return
-    member.growth_value += applied
-    await uow.growth.add_entry(member.id, applied, member.growth_value, reason, now, order_id)
+    await uow.members.add_growth_entry(member.id, applied, member.growth_value, reason, now, order_id)
     current = program.tier(member.tier_code)
     target = program.tier_for_growth(member.growth_value)
     if target.level > current.level:
@@ -44,4 +43,3 @@ async def change_growth(uow: UnitOfWork, program: Program, member: Member, delta
     if member.tier_code != current.code:
         await uow.notifications.add([notifications.tier_changed(program, member.id, current, target,
                                                                 member.tier_expires_at, now)])
-    await uow.members.save(member)

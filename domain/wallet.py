@@ -27,15 +27,12 @@ async def credit(uow: UnitOfWork, program: Program, member: Member, points: int,
     """Add points as a new lot. Debt left by refunds is repaid from the lot first."""
     if points <= 0:
         return None
-    repaid = min(member.points_debt, points)
-    member.points_debt -= repaid
-    member.points_balance += points
+    remaining = member.add_points(points)
     entry = await uow.points.add_entry(LedgerEntry(
         member_id=member.id, kind=kind, delta=points, balance_after=member.points_balance,
         description=description, occurred_at=now, expires_at=lot_expiry(program, now), order_id=order_id,
     ))
-    await uow.points.add_lot(entry, remaining=points - repaid)
-    await uow.members.save(member)
+    await uow.points.add_lot(entry, remaining=remaining)
     return entry
 
 
@@ -54,13 +51,11 @@ async def debit(uow: UnitOfWork, member: Member, points: int, kind: str, descrip
         raise LoyaltyError(UserErrorCode.INSUFFICIENT_POINTS,
                            f"This needs {points} points; only {points - shortfall} have not expired.")
     await uow.points.take_from_lots(plan)
-    member.points_debt += shortfall
-    member.points_balance -= points
+    member.take_points(points, shortfall)
     entry = await uow.points.add_entry(LedgerEntry(
         member_id=member.id, kind=kind, delta=-points, balance_after=member.points_balance,
         description=description, occurred_at=now, order_id=order_id,
     ))
-    await uow.members.save(member)
     return entry
 
 
@@ -68,13 +63,10 @@ async def forfeit_all(uow: UnitOfWork, member: Member, description: str, now: da
     """Bring the balance to zero through one ADJUSTMENT entry: every lot emptied, any debt written off."""
     lots = await uow.points.lots_with_points(member.id)
     await uow.points.take_from_lots([(lot, lot.remaining) for lot in lots])
-    delta = -member.points_balance
-    member.points_balance = member.points_debt = 0
+    delta = member.forfeit_points()
     if delta == 0:
-        await uow.members.save(member)
         return None
     entry = await uow.points.add_entry(LedgerEntry(
         member_id=member.id, kind=PointKind.ADJUSTMENT, delta=delta, balance_after=0, description=description,
         occurred_at=now))
-    await uow.members.save(member)
     return entry

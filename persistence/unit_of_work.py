@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from domain.errors import WriteConflict
 from persistence.check_ins.repository import SqlCheckInRepository
 from persistence.coupons.repository import SqlCouponRepository
-from domain.errors import WriteConflict
 from persistence.database import Database
 from persistence.idempotency import SqlIdempotencyRepository
 from persistence.jobs import SqlJobRepository
-from persistence.members.repository import SqlGrowthRepository, SqlMemberRepository
+from persistence.members.repository import SqlMemberRepository
 from persistence.notifications.repository import SqlNotificationRepository
 from persistence.orders.repository import SqlOrderRepository
 from persistence.personal_data import PersonalDataCipher
@@ -36,13 +36,11 @@ class SqlUnitOfWork:
         self.database = database
         self.personal_data = personal_data
         self.conn = None
-        self._before_commit = []
 
     async def __aenter__(self) -> "SqlUnitOfWork":
         self.conn = await self.database.write_engine.connect()
         await self.conn.begin()
         self.members = SqlMemberRepository(self.conn, self.personal_data)
-        self.growth = SqlGrowthRepository(self.conn)
         self.points = SqlPointsRepository(self.conn)
         self.coupons = SqlCouponRepository(self.conn)
         self.check_ins = SqlCheckInRepository(self.conn)
@@ -57,15 +55,12 @@ class SqlUnitOfWork:
         self.api_keys = SqlApiKeyRepository(self.conn)
         return self
 
-    def before_commit(self, callback) -> None:
-        """Run `callback()` (a coroutine function) inside the transaction, just before it commits:
-        what must be written with the change or not at all (the audit record)."""
-        self._before_commit.append(callback)
+    async def flush(self) -> None:
+        """Write what the members handed out have changed; commit does it first."""
+        await self.members.flush()
 
     async def commit(self) -> None:
-        for callback in self._before_commit:
-            await callback()
-        self._before_commit.clear()
+        await self.flush()
         await self.conn.commit()
 
     async def __aexit__(self, exc_type, exc, tb) -> None:

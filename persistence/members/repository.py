@@ -28,9 +28,13 @@ def new_member_no() -> str:
 
 
 class SqlMemberRepository:
+    """Members, their WeChat identities, phone numbers, profile tasks, tier gifts and growth ledger. One
+    object per member in a unit of work (an identity map); `flush` saves each that changed, once."""
+
     def __init__(self, conn: AsyncConnection, personal_data: PersonalDataCipher | None = None):
         self.conn = conn
         self._personal_data = personal_data
+        self._seen: dict[int, tuple[Member, tuple]] = {}   # id → (the member handed out, its fields as saved)
 
     @property
     def personal_data(self) -> PersonalDataCipher:
@@ -43,7 +47,30 @@ class SqlMemberRepository:
         if lock:
             query = query.with_for_update()
         row = (await self.conn.execute(query)).first()
-        return to_model(Member, row) if row else None
+        return self._seen_as(to_model(Member, row)) if row else None
+
+    def _seen_as(self, loaded: Member) -> Member:
+        """The one object of this member in the unit of work: one handed out before (brought up to date
+        with the row just read, unless it has changes of its own to save), or `loaded`."""
+        seen = self._seen.get(loaded.id)
+        if seen is not None:
+            member, saved = seen
+            if _saved_fields(member) != saved:
+                return member
+            member.__dict__.update(loaded.__dict__)
+        else:
+            member = loaded
+        self._seen[member.id] = (member, _saved_fields(member))
+        return member
+
+    async def flush(self) -> None:
+        """Save every member handed out that changed since it was read or last saved: once each."""
+        for member, saved in list(self._seen.values()):
+            fields = _saved_fields(member)
+            if fields != saved:
+                await self.conn.execute(update(members).where(members.c.id == member.id)
+                                        .values(dict(zip(_SAVED, fields))))
+                self._seen[member.id] = (member, fields)
 
     async def by_openid(self, openid: str) -> Member | None:
         return await self._one(members.c.id == select(wechat_identities.c.member_id)
@@ -82,10 +109,6 @@ class SqlMemberRepository:
             return await self._one(members.c.id == result.scalar_one())
         raise IntegrityError("member_no", None, Exception("no free member number after 5 tries"))
 
-    async def save(self, member: Member) -> None:
-        await self.conn.execute(update(members).where(members.c.id == member.id)
-                                .values({name: getattr(member, name) for name in _SAVED}))
-
     async def completed_tasks(self, member_id: int) -> set[str]:
         rows = await self.conn.execute(select(profile_tasks.c.task).where(profile_tasks.c.member_id == member_id))
         return set(rows.scalars())
@@ -97,17 +120,16 @@ class SqlMemberRepository:
         rows = await self.conn.execute(select(tier_gifts.c.level).where(tier_gifts.c.member_id == member_id))
         return set(rows.scalars())
 
-    async def grant_gift_level(self, member_id: int, level: int, now: datetime) -> None:
-        await self.conn.execute(insert(tier_gifts).values(member_id=member_id, level=level, granted_at=now))
-
-
-class SqlGrowthRepository:
-    def __init__(self, conn: AsyncConnection):
-        self.conn = conn
-
-    async def add_entry(self, member_id: int, delta: int, growth_after: int, reason: str, now: datetime,
-                        order_id: int | None = None) -> None:
+    async def add_growth_entry(self, member_id: int, delta: int, growth_after: int, reason: str, now: datetime,
+                               order_id: int | None = None) -> None:
         await self.conn.execute(insert(growth_entries).values(
             member_id=member_id, delta=delta, growth_after=growth_after, reason=reason, occurred_at=now,
             order_id=order_id,
         ))
+
+    async def grant_gift_level(self, member_id: int, level: int, now: datetime) -> None:
+        await self.conn.execute(insert(tier_gifts).values(member_id=member_id, level=level, granted_at=now))
+
+
+def _saved_fields(member: Member) -> tuple:
+    return tuple(getattr(member, name) for name in _SAVED)

@@ -11,8 +11,6 @@ from domain.model import AuditRecord
 from persistence.tables import api_keys, audit_log, coupons, members
 
 
-
-
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 

@@ -127,19 +127,22 @@ def _c(obj):
 
 
 class FakeMembers:
+    """Hands out the working state's own member objects: one per member in a unit of work, as the SQL
+    repository's identity map does; commit publishes whatever changed."""
+
     def __init__(self, s: FakeState):
         self.s = s
 
     async def by_openid(self, openid: str) -> Member | None:
-        return _c(self.s.members.get(self.s.identities.get(openid)))
+        return self.s.members.get(self.s.identities.get(openid))
 
     async def by_unionid(self, unionid: str) -> Member | None:
-        return _c(next((m for m in self.s.members.values() if m.unionid == unionid), None))
+        return next((m for m in self.s.members.values() if m.unionid == unionid), None)
 
     async def create(self, unionid: str | None, tier_code: str, now: datetime) -> Member:
         mid = self.s.new_id()
         self.s.members[mid] = Member(mid, f"{1000000000 + mid}", tier_code, 0, 0, 0, now, unionid=unionid)
-        return _c(self.s.members[mid])
+        return self.s.members[mid]
 
     async def add_identity(self, member_id: int, openid: str, now: datetime) -> None:
         assert openid not in self.s.identities, "primary key openid violated"
@@ -149,7 +152,7 @@ class FakeMembers:
         self.s.identities = {o: m for o, m in self.s.identities.items() if m != member_id}
 
     async def by_phone(self, phone: str) -> Member | None:
-        return _c(self.s.members.get(next((m for m, p in self.s.phones.items() if p == phone), None)))
+        return self.s.members.get(next((m for m, p in self.s.phones.items() if p == phone), None))
 
     async def set_phone(self, member_id: int, phone: str | None) -> None:
         assert phone is None or all(p != phone for m, p in self.s.phones.items() if m != member_id), "unique phone"
@@ -159,11 +162,11 @@ class FakeMembers:
             self.s.phones[member_id] = phone
 
     async def lock(self, member_id: int) -> Member | None:
-        return _c(self.s.members.get(member_id))
+        return self.s.members.get(member_id)
 
-    async def save(self, member: Member) -> None:
-        assert member.id in self.s.members
-        self.s.members[member.id] = _c(member)
+    async def add_growth_entry(self, member_id: int, delta: int, growth_after: int, reason: str, now: datetime,
+                               order_id: int | None = None) -> None:
+        self.s.growth_log.append((member_id, delta, growth_after, reason, order_id))
 
     async def completed_tasks(self, member_id: int) -> set[str]:
         return set(self.s.tasks.get(member_id, set()))
@@ -214,15 +217,6 @@ class FakePoints:
             stored = self.s.lots[lot.id]
             stored.remaining -= amount
             assert stored.remaining >= 0, "CHECK remaining >= 0 violated"
-
-
-class FakeGrowth:
-    def __init__(self, s: FakeState):
-        self.s = s
-
-    async def add_entry(self, member_id: int, delta: int, growth_after: int, reason: str, now: datetime,
-                        order_id: int | None = None) -> None:
-        self.s.growth_log.append((member_id, delta, growth_after, reason, order_id))
 
 
 class FakeCoupons:
@@ -476,7 +470,6 @@ class FakeUnitOfWork:
         self.working = copy.deepcopy(store.state)
         self.members = FakeMembers(self.working)
         self.points = FakePoints(self.working)
-        self.growth = FakeGrowth(self.working)
         self.coupons = FakeCoupons(self.working)
         self.check_ins = FakeCheckIns(self.working)
         self.rewards = FakeRewards(self.working)
@@ -492,6 +485,9 @@ class FakeUnitOfWork:
         return self
 
     async def __aexit__(self, *exc) -> None:
+        return None
+
+    async def flush(self) -> None:
         return None
 
     async def commit(self) -> None:
@@ -591,7 +587,7 @@ async def give_points(store: FakeStore, program: Program, member_id: int, points
 
 @pytest.mark.parametrize("protocol, fake", [
     (ports.MemberRepository, FakeMembers), (ports.PointsRepository, FakePoints),
-    (ports.GrowthRepository, FakeGrowth), (ports.CouponRepository, FakeCoupons),
+    (ports.CouponRepository, FakeCoupons),
     (ports.CheckInRepository, FakeCheckIns), (ports.RewardRepository, FakeRewards),
     (ports.OrderRepository, FakeOrders), (ports.IdempotencyRepository, FakeIdempotency),
     (ports.NotificationRepository, FakeNotifications), (ports.SessionRepository, FakeSessions),
