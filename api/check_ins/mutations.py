@@ -4,8 +4,8 @@ from __future__ import annotations
 import strawberry
 
 from api.check_ins.types import CheckIn
-from api.core.access import MEMBERS, allowed
-from api.core.mutations import Refused, execute
+from api.core.access import MEMBERS
+from api.core.mutations import execute, mutation
 from api.core.vocabulary import UserError
 from api.members.types import Member, member_of
 from domain import commands
@@ -23,13 +23,10 @@ class CheckInPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@allowed(MEMBERS)
+@mutation(MEMBERS)
 async def check_in(info: strawberry.Info, input: CheckInInput) -> CheckInPayload:
     """Today's check-in (local day of the program's time zone)."""
     context = info.context
     member_id = context.caller.member_id
-    try:
-        record = await execute(info, commands.CheckIn(member_id, input.idempotency_key))
-    except Refused as refused:
-        return CheckInPayload(user_errors=refused.errors)
+    record = await execute(info, commands.CheckIn(member_id, input.idempotency_key))
     return CheckInPayload(check_in=CheckIn.from_row(record), member=await member_of(info, member_id))

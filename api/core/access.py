@@ -7,7 +7,6 @@ FORBIDDEN.
 """
 from __future__ import annotations
 
-import functools
 import logging
 
 from api.core.auth import (
@@ -93,7 +92,8 @@ def may_see(caller: Caller, kind: str, owner_id: int | None) -> bool:
     return False
 
 
-# Who may call a mutation, declared on it (`@allowed(MEMBERS)`): checked before the resolver runs.
+# Who may call a mutation, declared on it (`@mutation(MEMBERS)`, api.core.mutations): checked before the
+# resolver runs; anyone else is refused (UNAUTHENTICATED, TOKEN_EXPIRED or FORBIDDEN).
 MEMBERS = require_member
 SESSIONS = require_session
 ANYONE = lambda caller: None  # noqa: E731 - sign-ins: the caller is whoever presents the credentials
@@ -105,15 +105,3 @@ def integrations(scope: Scope):
 
 def staff_with(permission: Permission):
     return lambda caller: require_staff(caller, permission)
-
-
-def allowed(check):
-    """Declare who may call a resolver: `check(caller)` runs before it and refuses (UNAUTHENTICATED,
-    TOKEN_EXPIRED or FORBIDDEN) anyone else."""
-    def declare(resolver):
-        @functools.wraps(resolver)
-        async def guarded(*args, info, **kwargs):
-            check(info.context.caller)
-            return await resolver(*args, info=info, **kwargs)
-        return guarded
-    return declare

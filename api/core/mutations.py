@@ -1,10 +1,12 @@
 """A mutation runs a command (`domain.commands`) through the service layer (`domain.service`), which owns
-the transaction and the audit log. Here: the member's rate limit, the caller as the audit log names
-them, the request's read connection given back while the write runs, and refusals turned into
-userErrors."""
+the transaction and the audit log. Here: who may call it (`@mutation(MEMBERS)`), the member's rate limit,
+the caller as the audit log names them, the request's read connection given back while the write runs,
+and refusals answered as the payload's userErrors."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import typing
 from typing import Callable, TypeVar
 
 import strawberry
@@ -29,6 +31,26 @@ class Refused(Exception):
     def __init__(self, errors: list[UserError]):
         self.errors = errors
         observability.user_errors([error.code.value for error in errors])
+
+
+def mutation(check):
+    """Declare a mutation's resolver: who may call it (`check`, see `api.core.access`), and every Refused
+    raised while it runs answered as its payload (the return type) carrying only the userErrors."""
+    def declare(resolver):
+        @functools.wraps(resolver)
+        async def answered(*args, info, **kwargs):
+            check(info.context.caller)
+            try:
+                return await resolver(*args, info=info, **kwargs)
+            except Refused as refused:
+                return _payload_of(resolver)(user_errors=refused.errors)
+        return answered
+    return declare
+
+
+@functools.cache
+def _payload_of(resolver) -> type:
+    return typing.get_type_hints(resolver)["return"]
 
 
 def user_error(error: LoyaltyError) -> UserError:

@@ -6,9 +6,9 @@ from typing import Awaitable, Callable, TypeVar
 
 import strawberry
 
-from api.core.access import ANYONE, MEMBERS, allowed
+from api.core.access import ANYONE, MEMBERS
 from api.core.auth import MEMBER_AUDIENCE, new_access_token
-from api.core.mutations import Refused, check_rate, execute, user_error
+from api.core.mutations import Refused, check_rate, execute, mutation, user_error
 from api.core.vocabulary import Gender, UserError
 from api.members.types import Member, member_of, signed_in_member
 from domain import commands
@@ -31,20 +31,17 @@ class LoginWithWeChatPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@allowed(ANYONE)
+@mutation(ANYONE)
 async def login_with_wechat(info: strawberry.Info, input: LoginWithWeChatInput) -> LoginWithWeChatPayload:
     """Sign in with a WeChat login code; the first login registers the member with the sign-up gift."""
     context = info.context
     settings = context.services.settings
-    try:
-        code = wechat_code(input.code)
-        await check_rate(info, "login_ip", context.client_ip)
-        await check_rate(info, "login_code", code)
-        identity = await from_wechat(info, lambda: context.services.wechat.code_to_session(code))
-        member, session, refresh_token = await execute(info, commands.SignInWithWeChat(
-            identity.openid, identity.unionid, settings.refresh_token_ttl_seconds))
-    except Refused as refused:
-        return LoginWithWeChatPayload(user_errors=refused.errors)
+    code = wechat_code(input.code)
+    await check_rate(info, "login_ip", context.client_ip)
+    await check_rate(info, "login_code", code)
+    identity = await from_wechat(info, lambda: context.services.wechat.code_to_session(code))
+    member, session, refresh_token = await execute(info, commands.SignInWithWeChat(
+        identity.openid, identity.unionid, settings.refresh_token_ttl_seconds))
     token, expires_at = new_access_token(info, MEMBER_AUDIENCE, session)
     return LoginWithWeChatPayload(access_token=token, expires_at=expires_at, refresh_token=refresh_token,
                                   member=await signed_in_member(info, member.id))
@@ -66,32 +63,26 @@ class DeregisterMemberPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@allowed(MEMBERS)
+@mutation(MEMBERS)
 async def bind_phone_number(info: strawberry.Info, input: BindPhoneNumberInput) -> BindPhoneNumberPayload:
     """Bind the phone number WeChat vouches for; a number bound to another member is PHONE_TAKEN."""
     context = info.context
     member_id = context.caller.member_id
-    try:
-        code = wechat_code(input.code)
-        await check_rate(info, "phone_ip", context.client_ip)
-        await check_rate(info, "phone_code", code)
-        await check_rate(info, "phone_member", member_id)
-        phone = await from_wechat(info, lambda: context.services.wechat.phone_number(code))
-        await execute(info, commands.BindPhone(member_id, phone))
-    except Refused as refused:
-        return BindPhoneNumberPayload(user_errors=refused.errors)
+    code = wechat_code(input.code)
+    await check_rate(info, "phone_ip", context.client_ip)
+    await check_rate(info, "phone_code", code)
+    await check_rate(info, "phone_member", member_id)
+    phone = await from_wechat(info, lambda: context.services.wechat.phone_number(code))
+    await execute(info, commands.BindPhone(member_id, phone))
     return BindPhoneNumberPayload(member=await member_of(info, member_id))
 
 
-@allowed(MEMBERS)
+@mutation(MEMBERS)
 async def deregister_member(info: strawberry.Info) -> DeregisterMemberPayload:
     """注销: erase the member's personal data, forfeit their points and end every session. Final."""
     context = info.context
     member_id = context.caller.member_id
-    try:
-        await execute(info, commands.Deregister(member_id))
-    except Refused as refused:
-        return DeregisterMemberPayload(user_errors=refused.errors)
+    await execute(info, commands.Deregister(member_id))
     return DeregisterMemberPayload()
 
 
@@ -110,7 +101,7 @@ class UpdateProfilePayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@allowed(MEMBERS)
+@mutation(MEMBERS)
 async def update_profile(info: strawberry.Info, input: UpdateProfileInput) -> UpdateProfilePayload:
     """Fill in the profile; each profile task pays points once."""
     context = info.context
@@ -118,10 +109,7 @@ async def update_profile(info: strawberry.Info, input: UpdateProfileInput) -> Up
     change = commands.UpdateProfile(member_id, nickname=input.nickname, birthday=input.birthday,
                                     gender=input.gender.value if input.gender else None,
                                     household_size=input.household_size)
-    try:
-        _, awarded = await execute(info, change)
-    except Refused as refused:
-        return UpdateProfilePayload(user_errors=refused.errors)
+    _, awarded = await execute(info, change)
     return UpdateProfilePayload(member=await member_of(info, member_id), points_awarded=awarded)
 
 

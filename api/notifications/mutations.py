@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import strawberry
 
-from api.core.access import MEMBERS, allowed
-from api.core.mutations import Refused, execute, parse_id
+from api.core.access import MEMBERS
+from api.core.mutations import execute, mutation, parse_id
 from api.core.vocabulary import UserError
 from domain import commands
 
@@ -20,14 +20,11 @@ class MarkNotificationsReadPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@allowed(MEMBERS)
+@mutation(MEMBERS)
 async def mark_notifications_read(info: strawberry.Info, input: MarkNotificationsReadInput) -> MarkNotificationsReadPayload:
     """Mark the member's notifications read; all or none (an ID that is not theirs is NOT_FOUND)."""
     context = info.context
     member_id = context.caller.member_id
-    try:
-        ids = [parse_id(global_id, "Notification", "ids") for global_id in input.ids]
-        unread = await execute(info, commands.MarkNotificationsRead(member_id, tuple(ids)))
-    except Refused as refused:
-        return MarkNotificationsReadPayload(user_errors=refused.errors)
+    ids = [parse_id(global_id, "Notification", "ids") for global_id in input.ids]
+    unread = await execute(info, commands.MarkNotificationsRead(member_id, tuple(ids)))
     return MarkNotificationsReadPayload(unread_count=unread)

@@ -5,8 +5,8 @@ from datetime import datetime
 
 import strawberry
 
-from api.core.access import allowed, integrations
-from api.core.mutations import Refused, execute, parse_id, shown
+from api.core.access import integrations
+from api.core.mutations import execute, mutation, parse_id, shown
 from api.core.vocabulary import OrderChannel, UserError
 from api.members.types import Member, member_of
 from api.orders.types import Order
@@ -38,15 +38,12 @@ async def order_payload(info: strawberry.Info, order) -> OrderPayload:
                         member=await member_of(info, order.member_id))
 
 
-@allowed(integrations(Scope.ORDERS_WRITE))
+@mutation(integrations(Scope.ORDERS_WRITE))
 async def record_order(info: strawberry.Info, input: RecordOrderInput) -> OrderPayload:
     """A paid order: points and growth for the member; externalId makes retries safe."""
-    try:
-        member_id = parse_id(input.member_id, "Member", "memberId")
-        order = await execute(info, commands.RecordOrder(member_id, input.external_id, input.amount, input.shipping_fee,
-                                                         input.channel.value, input.paid_at), input)
-    except Refused as refused:
-        return OrderPayload(user_errors=refused.errors)
+    member_id = parse_id(input.member_id, "Member", "memberId")
+    order = await execute(info, commands.RecordOrder(member_id, input.external_id, input.amount, input.shipping_fee,
+                                                     input.channel.value, input.paid_at), input)
     return await order_payload(info, order)
 
 
@@ -57,14 +54,11 @@ class RefundOrderInput:
     amount: int = strawberry.field(description="Fen refunded by this refund.")
 
 
-@allowed(integrations(Scope.ORDERS_WRITE))
+@mutation(integrations(Scope.ORDERS_WRITE))
 async def refund_order(info: strawberry.Info, input: RefundOrderInput) -> OrderPayload:
     """A (partial) refund: points and growth taken back in proportion, offset points given back."""
-    try:
-        order = await execute(info, commands.RefundOrder(input.external_id, input.external_refund_id, input.amount),
-                              input)
-    except Refused as refused:
-        return OrderPayload(user_errors=refused.errors)
+    order = await execute(info, commands.RefundOrder(input.external_id, input.external_refund_id, input.amount),
+                          input)
     return await order_payload(info, order)
 
 
@@ -85,14 +79,11 @@ class RedeemPointsForOrderPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@allowed(integrations(Scope.POINTS_WRITE))
+@mutation(integrations(Scope.POINTS_WRITE))
 async def redeem_points_for_order(info: strawberry.Info, input: RedeemPointsForOrderInput) -> RedeemPointsForOrderPayload:
     """Points off an order at checkout (积分抵现); one offset per externalOrderId."""
-    try:
-        member_id = parse_id(input.member_id, "Member", "memberId")
-        offset = await execute(info, commands.RedeemPointsForOrder(member_id, input.external_order_id, input.points,
-                                                                   input.order_amount), input)
-    except Refused as refused:
-        return RedeemPointsForOrderPayload(user_errors=refused.errors)
+    member_id = parse_id(input.member_id, "Member", "memberId")
+    offset = await execute(info, commands.RedeemPointsForOrder(member_id, input.external_order_id, input.points,
+                                                               input.order_amount), input)
     return RedeemPointsForOrderPayload(points_spent=offset.points, amount_off=offset.amount_off,
                                        member=await member_of(info, offset.member_id))

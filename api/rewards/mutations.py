@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import strawberry
 
-from api.core.access import MEMBERS, allowed
-from api.core.mutations import Refused, execute, parse_id
+from api.core.access import MEMBERS
+from api.core.mutations import execute, mutation, parse_id
 from api.core.vocabulary import UserError
 from api.members.types import Member, member_of
 from api.rewards.types import Redemption
@@ -24,15 +24,12 @@ class RedeemRewardPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@allowed(MEMBERS)
+@mutation(MEMBERS)
 async def redeem_reward(info: strawberry.Info, input: RedeemRewardInput) -> RedeemRewardPayload:
     """Spend points on a reward from the catalog."""
     context = info.context
     member_id = context.caller.member_id
-    try:
-        reward_id = parse_id(input.reward_id, "Reward", "rewardId")
-        redemption = await execute(info, commands.RedeemReward(member_id, reward_id, input.idempotency_key))
-    except Refused as refused:
-        return RedeemRewardPayload(user_errors=refused.errors)
+    reward_id = parse_id(input.reward_id, "Reward", "rewardId")
+    redemption = await execute(info, commands.RedeemReward(member_id, reward_id, input.idempotency_key))
     return RedeemRewardPayload(redemption=Redemption.from_row(redemption, context),
                                member=await member_of(info, member_id))

@@ -5,9 +5,9 @@ from datetime import datetime
 
 import strawberry
 
-from api.core.access import ANYONE, SESSIONS, allowed
+from api.core.access import ANYONE, SESSIONS
 from api.core.auth import MEMBER_AUDIENCE, new_access_token
-from api.core.mutations import Refused, check_rate, execute
+from api.core.mutations import check_rate, execute, mutation
 from api.core.vocabulary import UserError
 from domain import commands
 
@@ -31,21 +31,18 @@ class LogoutPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@allowed(ANYONE)
+@mutation(ANYONE)
 async def refresh_access_token(info: strawberry.Info, input: RefreshAccessTokenInput) -> RefreshAccessTokenPayload:
     """A new access token and refresh token for a refresh token (rotation with reuse detection)."""
     settings = info.context.services.settings
-    try:
-        await check_rate(info, "login_ip", info.context.client_ip)
-        session, refresh_token = await execute(info, commands.RefreshSession(
-            input.refresh_token.strip(), settings.refresh_token_ttl_seconds))
-    except Refused as refused:
-        return RefreshAccessTokenPayload(user_errors=refused.errors)
+    await check_rate(info, "login_ip", info.context.client_ip)
+    session, refresh_token = await execute(info, commands.RefreshSession(
+        input.refresh_token.strip(), settings.refresh_token_ttl_seconds))
     token, expires_at = new_access_token(info, MEMBER_AUDIENCE, session)
     return RefreshAccessTokenPayload(access_token=token, expires_at=expires_at, refresh_token=refresh_token)
 
 
-@allowed(SESSIONS)
+@mutation(SESSIONS)
 async def logout(info: strawberry.Info) -> LogoutPayload:
     """End this session: its access token stops working now, its refresh token too."""
     caller = info.context.caller

@@ -5,9 +5,9 @@ from datetime import datetime
 
 import strawberry
 
-from api.core.access import ANYONE, allowed, staff_with
+from api.core.access import ANYONE, staff_with
 from api.core.auth import STAFF_AUDIENCE, new_access_token, new_api_key
-from api.core.mutations import Refused, audit, check_rate, execute, parse_id, shown
+from api.core.mutations import Refused, audit, check_rate, execute, mutation, parse_id, shown
 from api.core.vocabulary import UserError
 from api.members.types import Member, member_of
 from api.points.types import PointEntry
@@ -31,7 +31,7 @@ class StaffLoginPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@allowed(ANYONE)
+@mutation(ANYONE)
 async def staff_login(info: strawberry.Info, input: StaffLoginInput) -> StaffLoginPayload:
     """Sign a staff member in. Every attempt is audited; a wrong username or password is one answer."""
     context = info.context
@@ -43,7 +43,7 @@ async def staff_login(info: strawberry.Info, input: StaffLoginInput) -> StaffLog
         account, session = await execute(info, commands.StaffSignIn(input.username, input.password))
     except Refused as refused:
         await audit(info, "staffLogin", None, asked, refused.errors[0].code.value, actor=Actor("STAFF", 0, username))
-        return StaffLoginPayload(user_errors=refused.errors)
+        raise
     await audit(info, "staffLogin", None, asked, "OK", actor=Actor("STAFF", account.id, account.username))
     token, expires_at = new_access_token(info, STAFF_AUDIENCE, session)
     return StaffLoginPayload(access_token=token, expires_at=expires_at)
@@ -64,16 +64,13 @@ class AdjustPointsPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@allowed(staff_with(Permission.ADJUST_POINTS))
+@mutation(staff_with(Permission.ADJUST_POINTS))
 async def adjust_points(info: strawberry.Info, input: AdjustPointsInput) -> AdjustPointsPayload:
     """Add or take a member's points by hand (人工调整), with a reason."""
     context = info.context
-    try:
-        member_id = parse_id(input.member_id, "Member", "memberId")
-        entry = await execute(info, commands.AdjustPoints(member_id, input.points, input.reason, input.idempotency_key),
-                              input)
-    except Refused as refused:
-        return AdjustPointsPayload(user_errors=refused.errors)
+    member_id = parse_id(input.member_id, "Member", "memberId")
+    entry = await execute(info, commands.AdjustPoints(member_id, input.points, input.reason, input.idempotency_key),
+                          input)
     return AdjustPointsPayload(entry=shown(info, "PointEntry", member_id, lambda: PointEntry.from_row(entry, context)),
                                member=await member_of(info, member_id))
 
@@ -102,25 +99,19 @@ class RevokeApiKeyPayload:
     user_errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-@allowed(staff_with(Permission.MANAGE_API_KEYS))
+@mutation(staff_with(Permission.MANAGE_API_KEYS))
 async def create_api_key(info: strawberry.Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
     """A new integration key with the given scopes."""
     context = info.context
     key, key_hash = new_api_key()
-    try:
-        key_id = await execute(info, commands.CreateApiKey(input.name, tuple(input.scopes), key_hash, key[:10]), input)
-    except Refused as refused:
-        return CreateApiKeyPayload(user_errors=refused.errors)
+    key_id = await execute(info, commands.CreateApiKey(input.name, tuple(input.scopes), key_hash, key[:10]), input)
     return CreateApiKeyPayload(api_key=ApiKey.from_row(await ApiKeyById(context).load(key_id), context), key=key)
 
 
-@allowed(staff_with(Permission.MANAGE_API_KEYS))
+@mutation(staff_with(Permission.MANAGE_API_KEYS))
 async def revoke_api_key(info: strawberry.Info, input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
     """Revoke an integration key: it stops working at once."""
     context = info.context
-    try:
-        key_id = parse_id(input.id, "ApiKey", "id")
-        await execute(info, commands.RevokeApiKey(key_id), input)
-    except Refused as refused:
-        return RevokeApiKeyPayload(user_errors=refused.errors)
+    key_id = parse_id(input.id, "ApiKey", "id")
+    await execute(info, commands.RevokeApiKey(key_id), input)
     return RevokeApiKeyPayload(api_key=ApiKey.from_row(await ApiKeyById(context).load(key_id), context))
