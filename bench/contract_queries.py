@@ -29,12 +29,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.core.auth import MEMBER_AUDIENCE, issue_access_token  # noqa: E402
-from api.core.context import Services  # noqa: E402
 from domain.program import load_program  # noqa: E402
 from persistence.database import Database  # noqa: E402
 from persistence.migrate import upgrade  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.demo import seed_demo  # noqa: E402
+from server.services import Services  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.wechat import DevelopmentWeChat  # noqa: E402
 

@@ -39,8 +39,8 @@ from api.core.auth import MEMBER_AUDIENCE, issue_access_token  # noqa: E402
 from api.core.document_limits import DocumentChecks  # noqa: E402
 from api.schema import schema  # noqa: E402
 from domain import commands  # noqa: E402
-from domain.service import Service  # noqa: E402
 from domain.program import load_program  # noqa: E402
+from domain.service import Service  # noqa: E402
 from persistence.database import Database  # noqa: E402
 from persistence.integrity import find_discrepancies  # noqa: E402
 from persistence.migrate import upgrade  # noqa: E402
