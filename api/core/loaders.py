@@ -50,10 +50,13 @@ class ById(Loader):
 
 
 class Pages(Loader):
-    """Pages of a list: each distinct page asked for is one statement (`page` answers one key)."""
+    """Pages of a list: each distinct page asked for is one statement. `fetch` is the area's `…_page`,
+    called with the reader and the key's parts (a loader whose page needs more overrides `page`)."""
+
+    fetch: ClassVar[Callable[..., Awaitable[list]]]
 
     async def batch_load_fn(self, keys):
         return [await self.page(*key) for key in keys]
 
     async def page(self, *key) -> list:
-        raise NotImplementedError
+        return await type(self).fetch(self.reader, *key)

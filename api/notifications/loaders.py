@@ -9,8 +9,7 @@ class NotificationById(ById):
 
 
 class NotificationPage(Pages):
-    async def page(self, member_id, after, limit):
-        return await queries.notification_page(self.reader, member_id, after, limit)
+    fetch = queries.notification_page
 
 
 class NotificationCounts(Loader):

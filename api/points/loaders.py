@@ -9,8 +9,7 @@ class PointEntryById(ById):
 
 
 class PointEntryPage(Pages):
-    async def page(self, member_id, after, limit):
-        return await queries.point_entry_page(self.reader, member_id, after, limit)
+    fetch = queries.point_entry_page
 
 
 class ExpiringPoints(Loader):

@@ -13,5 +13,4 @@ class RedemptionById(ById):
 
 
 class RewardPage(Pages):
-    async def page(self, after, limit):
-        return await queries.reward_page(self.reader, after, limit)
+    fetch = queries.reward_page

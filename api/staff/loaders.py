@@ -9,10 +9,8 @@ class ApiKeyById(ById):
 
 
 class AuditPage(Pages):
-    async def page(self, subject, after, limit):
-        return await queries.audit_page(self.reader, subject, after, limit)
+    fetch = queries.audit_page
 
 
 class ApiKeyPage(Pages):
-    async def page(self, after, limit):
-        return await queries.api_key_page(self.reader, after, limit)
+    fetch = queries.api_key_page
