@@ -17,6 +17,7 @@ from api.core.errors import MaskUnexpectedErrors, bad_request, log_unexpected
 from api.core.ids import from_global_id
 from api.core.mutations import staff_read
 from api.core.node import Node
+from api.core.plans import CompiledPlans, compile_plan
 from api.coupons import schema as coupons
 from api.members import schema as members
 from api.notifications import schema as notifications
@@ -74,16 +75,28 @@ def build_schema(limits: RequestLimits = RequestLimits(), production: bool = Fal
     # field suggestions only; graphql-core's one switch for arguments, types and enum values is this.
     importlib.import_module("graphql.pyutils.did_you_mean").MAX_LENGTH = 0
     checks = DocumentChecks(limits, production)
+    plans: dict = {}  # registered documents' plans, by text (`register_plans`)
     built = LoyaltySchema(
         query=Query,
         mutation=Mutation,
         types=[t for area in AREAS for t in area.TYPES],
         config=StrawberryConfig(disable_field_suggestions=True,
                                 batching_config={"max_operations": limits.max_batch}),
-        extensions=[lambda: RequestChecks(checks), MaskUnexpectedErrors],
+        extensions=[lambda: RequestChecks(checks), MaskUnexpectedErrors, lambda: CompiledPlans(plans)],
     )
     built.checks = checks
+    built.plans = plans
     return built
+
+
+def register_plans(built: strawberry.Schema, texts) -> None:
+    """Compile the plans of registered documents (`api.core.plans`); one that a plan cannot express keeps
+    running through graphql-core."""
+    for text in texts:
+        if text not in built.plans:
+            plan = compile_plan(built._schema, text)
+            if plan is not None:
+                built.plans[text] = plan
 
 
 schema = build_schema()

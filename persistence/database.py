@@ -4,7 +4,9 @@ SQLite: WAL, foreign keys, a busy timeout, and pysqlite's own transaction handli
 that write transactions start with BEGIN IMMEDIATE (SQLAlchemy's documented recipe): without it,
 concurrent read-modify-write loses updates. Reads use a second engine and no transaction at all.
 PostgreSQL: one pool; write paths lock the member row with SELECT … FOR UPDATE; reads run in
-autocommit (no BEGIN/ROLLBACK, never "idle in transaction"). API sessions get `statement_timeout`,
+autocommit (no BEGIN/ROLLBACK, never "idle in transaction"). No pre-ping (a round trip per checkout):
+a read whose pooled connection turns out dead (the server restarted, a proxy cut it) runs again on
+another, as many times as the pool has connections. API sessions get `statement_timeout`,
 `lock_timeout` and `idle_in_transaction_session_timeout` (`DatabaseSettings`).
 
 A request holds at most one pooled connection at a time, and never waits for a connection while it
@@ -14,10 +16,13 @@ for its write deadlocked the pool under load (25 simultaneous check-ins, pool 10
 from __future__ import annotations
 
 import asyncio
+import re
+from collections import namedtuple
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
+import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -83,7 +88,7 @@ class Database:
         else:
             self.write_engine = create_async_engine(
                 url, pool_size=settings.pool_size, max_overflow=settings.max_overflow,
-                pool_timeout=settings.pool_timeout_seconds, pool_pre_ping=True,
+                pool_timeout=settings.pool_timeout_seconds,
                 connect_args={"server_settings": settings.server_settings()})
             self.read_engine = self.write_engine.execution_options(isolation_level="AUTOCOMMIT")
 
@@ -114,6 +119,108 @@ class Database:
             await engine.dispose()
 
 
+LAST_ID = 2**63 - 1  # `id < coalesce(:after_id, LAST_ID)`: a keyset page from the start when no cursor is given
+
+
+class Query:
+    """A read statement built once (at import), with named parameters (`bindparam`), run on every request
+    that needs it: `await reader.fetch(QUERY, name=value, …)`.
+
+    On PostgreSQL it goes to asyncpg itself, as a prepared statement that asyncpg keeps per connection:
+    SQLAlchemy compiles it once per process, and its parameters and rows go through the column types'
+    own processors (UTC datetimes), as SQLAlchemy would convert them; nothing is compiled, cache-keyed or
+    bridged through a greenlet per request. An `expanding` parameter (`column.in_(bindparam(…,
+    expanding=True))`) becomes one array parameter (`= ANY($n)`), so that any number of ids is one
+    prepared statement. On SQLite it runs through SQLAlchemy like any statement. Either way the rows
+    answer to `row.column` and `row._mapping`, and the statement is counted as every statement is."""
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._compiled: _Compiled | None = None
+
+    def compiled(self, dialect) -> "_Compiled":
+        if self._compiled is None:
+            self._compiled = _Compiled(self.statement, dialect)
+        return self._compiled
+
+
+_EXPANDING = re.compile(r"IN \(__\[POSTCOMPILE_(\w+)\]\)")
+
+
+class _Compiled:
+    def __init__(self, statement, dialect):
+        compiled = statement.compile(dialect=dialect)
+        self.defaults = {name: bind.value for name, bind in compiled.binds.items()
+                         if name in compiled.positiontup and bind.value is not None}
+        expanding = [name for name in compiled.positiontup if compiled.binds[name].expanding]
+        self.names = [name for name in compiled.positiontup if name not in expanding] + expanding
+        numbers = {name: position for position, name in enumerate(self.names, start=1)}
+
+        def as_array(match: re.Match) -> str:
+            name = match.group(1)
+            return f"= ANY(${numbers[name]}::{compiled.binds[name].type.compile(dialect)}[])"
+
+        self.sql = _EXPANDING.sub(as_array, compiled.string)
+        processors = compiled._bind_processors
+        self.binders: list[tuple[int, Callable, bool]] = [
+            (i, processors[name], name in expanding) for i, name in enumerate(self.names) if name in processors]
+        self.columns = compiled._result_columns
+        self.row = _row_class(tuple(column[0] for column in self.columns))
+        self.results: list[tuple[int, Callable]] | None = None  # known once the server has described the rows
+
+    async def describe(self, driver, dialect) -> None:
+        """The result processors, which SQLAlchemy picks by the type the server says each column has (as
+        its own asyncpg cursor does): once per process."""
+        attributes = (await driver.prepare(self.sql)).get_attributes()
+        self.results = [(i, processor) for i, (column, attribute) in enumerate(zip(self.columns, attributes))
+                        if (processor := column[3]._cached_result_processor(dialect, attribute.type.oid))
+                        is not None]
+
+    def arguments(self, params: dict[str, Any]) -> list:
+        values = [params[name] if name in params else self.defaults[name] for name in self.names]
+        for i, process, expanding in self.binders:
+            values[i] = [process(v) for v in values[i]] if expanding else process(values[i])
+        return values
+
+    def rows(self, records) -> list:
+        if not self.results:
+            return [self.row(*record) for record in records]
+        rows = []
+        for record in records:
+            values = list(record)
+            for i, process in self.results:
+                values[i] = process(values[i])
+            rows.append(self.row(*values))
+        return rows
+
+
+def _row_class(names: tuple[str, ...]):
+    """A named tuple with SQLAlchemy's `row._mapping`."""
+    base = namedtuple("Row", names)
+    return type("Row", (base,), {"__slots__": (), "_mapping": property(lambda row: row._asdict())})
+
+
+async def run_query(conn: AsyncConnection, query: Query, params: dict[str, Any]) -> list:
+    """`query`'s rows on `conn` (a reader's connection, or a write transaction's)."""
+    if conn.dialect.name != "postgresql":
+        return list(await conn.execute(query.statement, params))
+    compiled = query.compiled(conn.dialect)
+    arguments = compiled.arguments(params)
+    sync = conn.sync_connection
+    sync.dispatch.before_cursor_execute(sync, None, compiled.sql, arguments, None, False)
+    driver = (await conn.get_raw_connection()).driver_connection
+    try:
+        if compiled.results is None:
+            await compiled.describe(driver, conn.dialect)
+        records = await driver.fetch(compiled.sql, *arguments)
+    except asyncpg.PostgresError:
+        raise
+    except BaseException:  # cut off, or the connection died: the pool must not hand it out again
+        await conn.invalidate()
+        raise
+    return compiled.rows(records)
+
+
 class Reader:
     """A request's reads, and the one pooled connection the request holds at a time.
 
@@ -131,7 +238,14 @@ class Reader:
         self._writer: asyncio.Task | None = None
         self._closed = False
 
+    async def fetch(self, query: Query, **params) -> list:
+        """The rows of a built-once `query` (see `Query`)."""
+        return await self._run(lambda conn: run_query(conn, query, params))
+
     async def execute(self, statement):
+        return await self._run(lambda conn: conn.execute(statement))
+
+    async def _run(self, work):
         if self._writer is not None and self._writer is asyncio.current_task():
             raise RuntimeError("a read inside this request's own write would wait for itself: read through the uow")
         async with self._lock:
@@ -141,7 +255,17 @@ class Reader:
                 self._conn = await self._database.read_engine.connect()
             # Cut off mid-statement (the request's time limit), SQLAlchemy invalidates the connection: the
             # pool never hands out one whose driver is still busy.
-            return await self._conn.execute(statement)
+            # A pooled connection found dead (the server restarted: maybe every one in the pool) is dropped
+            # and the read, which changed nothing, runs again on the next, until the pool has none left.
+            for _ in range(self._database.capacity):
+                try:
+                    return await work(self._conn)
+                except Exception as exc:
+                    if not connection_dropped(exc):
+                        raise
+                await self._release()
+                self._conn = await self._database.read_engine.connect()
+            return await work(self._conn)
 
     @asynccontextmanager
     async def released(self) -> AsyncIterator[None]:
@@ -178,16 +302,23 @@ class RequestOver(Exception):
     """A read asked for after its request was answered."""
 
 
+def connection_dropped(exc: BaseException) -> bool:
+    """The connection was dead when used (through SQLAlchemy or straight on asyncpg)."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated
+    return isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError))
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """The database could not serve in time, through no fault of the request: no pooled connection
     came free, a lock or statement outlasted its PostgreSQL timeout, or the connection dropped. The
     request may be retried (with its idempotency key, it cannot apply twice)."""
     if isinstance(exc, SqlTimeout):
         return True
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        text = str(exc.orig).lower()
+    if connection_dropped(exc):
+        return True
+    if isinstance(exc, (DBAPIError, asyncpg.PostgresError)):
+        text = str(exc.orig if isinstance(exc, DBAPIError) else exc).lower()
         return any(s in text for s in ("canceling statement due to", "lock timeout", "statement timeout",
                                        "terminating connection", "connection is closed", "database is locked"))
     return isinstance(exc, (ConnectionError, OSError))

@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import asdict, fields
 from typing import Sequence, TypeVar
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.database import Reader
+from persistence.database import Query, Reader
 
 T = TypeVar("T")
 
@@ -33,6 +33,11 @@ async def update_model(conn: AsyncConnection, table: Table, obj, names: tuple[st
     await conn.execute(update(table).where(table.c.id == obj.id).values({n: getattr(obj, n) for n in names}))
 
 
+_BY_IDS: dict[str, Query] = {}  # per table, built on first use
+
+
 async def rows_by_ids(reader: Reader, table: Table, ids: Sequence[int]) -> dict[int, object]:
-    rows = await reader.execute(select(table).where(table.c.id.in_(ids)))
-    return {row.id: row for row in rows}
+    query = _BY_IDS.get(table.name)
+    if query is None:
+        query = _BY_IDS[table.name] = Query(select(table).where(table.c.id.in_(bindparam("ids", expanding=True))))
+    return {row.id: row for row in await reader.fetch(query, ids=list(ids))}

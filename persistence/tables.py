@@ -67,6 +67,14 @@ benefits = Table(
     Column("sort_order", Integer, nullable=False, default=0),
 )
 
+catalog_version = Table(
+    # One row: bumped by triggers on every change to tiers and benefits (migration 0006), so that API
+    # processes, which hold the catalog in memory, see a change at their next request.
+    "catalog_version", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+)
+
 coupon_templates = Table(
     "coupon_templates", metadata, _id(),
     Column("code", String(64), nullable=False, unique=True),

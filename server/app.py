@@ -38,7 +38,9 @@ from api.core.auth import (
     MemberCaller, StaffCaller, hash_api_key, read_access_token,
 )
 from api.core.context import Context
-from api.schema import build_schema
+from api.core.documents import DocumentRefused, PersistedDocuments
+from api.members.loaders import MemberById
+from api.schema import build_schema, register_plans
 from domain.access import parse_scopes
 from domain.clock import within_service_range
 from domain.program import load_program
@@ -50,7 +52,8 @@ from persistence.staff.queries import active_api_key
 from persistence.tiers.queries import tier_codes
 from server.graphiql import GRAPHIQL_FILES, graphiql_page
 from server.http import (
-    JSON_TYPES, REQUEST_ID_HEADER, decode_json, error_response, media_type, operations, query_parameters, refused,
+    JSON_TYPES, REQUEST_ID_HEADER, decode_json, encode_json, error_response, media_type, operations, query_parameters,
+    refused,
 )
 from server.logs import configure_logging
 from server.services import Services
@@ -97,36 +100,38 @@ def client_ip(request: Request, settings: Settings) -> str | None:
 
 
 async def identify(request: Request, services: Services, reader: Reader):
-    """The caller: a bearer token naming a live session, or an active API key, or nobody. Credentials that
-    do not hold make nobody, with the reason (`Anonymous.why`): an operation that needs somebody then says
-    TOKEN_EXPIRED (refresh) or UNAUTHENTICATED (sign in again), and why."""
+    """The caller, and its session's row (with a member's member row, read in the same statement): a bearer
+    token naming a live session, or an active API key, or nobody. Credentials that do not hold make
+    nobody, with the reason (`Anonymous.why`): an operation that needs somebody then says TOKEN_EXPIRED
+    (refresh) or UNAUTHENTICATED (sign in again), and why."""
     authorization = request.headers.get("authorization", "")
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            return Anonymous(INVALID_TOKEN)
+            return Anonymous(INVALID_TOKEN), None
         try:
             claims = read_access_token(services.settings.secret_key, token.strip(), services.clock.now())
         except InvalidToken:
-            return Anonymous(INVALID_TOKEN)
+            return Anonymous(INVALID_TOKEN), None
         session = await live_session(reader, claims.session_token_id)
         if session is None:
-            return Anonymous(ENDED)
+            return Anonymous(ENDED), None
         if claims.expired:
-            return Anonymous(EXPIRED)
+            return Anonymous(EXPIRED), None
         if claims.audience == MEMBER_AUDIENCE:
-            return MemberCaller(session.member_id, session.id) if session.member_id is not None \
-                else Anonymous(INVALID_TOKEN)
+            if session.session_member_id is None:
+                return Anonymous(INVALID_TOKEN), None
+            return MemberCaller(session.session_member_id, session.session_id), session
         if session.staff_id is not None and session.disabled_at is None:
-            return StaffCaller(session.staff_id, session.username, session.role, session.id)
-        return Anonymous(ENDED if session.staff_id is not None else INVALID_TOKEN)
+            return StaffCaller(session.staff_id, session.username, session.role, session.session_id), session
+        return Anonymous(ENDED if session.staff_id is not None else INVALID_TOKEN), None
     api_key = request.headers.get("x-api-key")
     if api_key:
         row = await active_api_key(reader, hash_api_key(api_key.strip()))
         if row is not None:
-            return IntegrationCaller(api_key_id=row.id, name=row.name, scopes=parse_scopes(row.scopes))
-        return Anonymous(INVALID_KEY)
-    return Anonymous()
+            return IntegrationCaller(api_key_id=row.id, name=row.name, scopes=parse_scopes(row.scopes)), None
+        return Anonymous(INVALID_KEY), None
+    return Anonymous(), None
 
 
 TIMED_OUT = ("The request took longer than {seconds} s and was cut off. A change it made may have been saved: "
@@ -141,6 +146,12 @@ class LoyaltyGraphQL(GraphQL):
                          graphql_ide=None if settings.is_production else "graphiql", allow_queries_via_get=False)
         self.services = services
         self.graphiql_page = None if settings.is_production else graphiql_page()
+        self.documents = PersistedDocuments.from_directory(settings.operations_dir, self.schema._schema,
+                                                           settings.trusted_documents_only)
+        register_plans(self.schema, set(self.documents.registered.values()))
+
+    def encode_json(self, data) -> bytes:
+        return encode_json(data)
 
     async def render_graphql_ide(self, request):
         return HTMLResponse(self.graphiql_page)
@@ -151,6 +162,8 @@ class LoyaltyGraphQL(GraphQL):
             response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as exc:
             response = refused(request_id, exc.status_code, exc.reason)
+        except DocumentRefused as exc:
+            response = refused(request_id, exc.status, exc.message, exc.code)
         await response(scope, receive, send)
 
     async def run(self, request, context=UNSET, root_value=UNSET):
@@ -161,11 +174,15 @@ class LoyaltyGraphQL(GraphQL):
         reader = Reader(self.services.database)
         try:
             async with asyncio.timeout(settings.limits.timeout_seconds):
-                caller = await identify(request, self.services, reader)
+                caller, session = await identify(request, self.services, reader)
                 observability.CURRENT.get().caller = caller_kind(caller)
                 context = Context(services=self.services, reader=reader, caller=caller,
                                   now=request_time(request, self.services), request_id=request_id,
                                   client_ip=client_ip(request, settings))
+                if session is not None:
+                    context.catalog_version = session.catalog_version
+                    if isinstance(caller, MemberCaller):
+                        MemberById(context).prime(caller.member_id, session)
                 return await super().run(request, context=context)
         except TimeoutError:
             log.error("request %s: cut off after %s s", request_id, settings.limits.timeout_seconds)
@@ -188,7 +205,7 @@ class LoyaltyGraphQL(GraphQL):
             data = decode_json(await request_adapter.get_body())
         else:
             raise HTTPException(415, "Send GraphQL requests as application/json.")
-        return operations(data, self.services.settings.limits.max_batch)
+        return operations(data, self.services.settings.limits.max_batch, self.documents)
 
     async def execute_operation(self, request, request_adapter, request_data, context, root_value, sub_response):
         """A JSON array of operations (batching, at most `LOYALTY_MAX_BATCH`) is priced as a whole against

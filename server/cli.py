@@ -16,6 +16,9 @@ from persistence.database import Database
 from server.settings import Settings, SettingsError
 
 CLOCK = SystemClock()  # the one clock of every command
+# How `serve` runs uvicorn (bench/floor.py serves the same way): uvloop's event loop and httptools' parser
+# (uvicorn's standard extras), and no access log of uvicorn's own (the app logs one line per request).
+UVICORN_SETTINGS = {"loop": "uvloop", "http": "httptools", "log_config": None, "access_log": False}
 
 
 def _settings() -> Settings:
@@ -204,7 +207,7 @@ def serve(args) -> None:
     if args.workers > 1:  # each worker writes its metrics here, /metrics adds them up
         os.environ[MULTIPROCESS] = tempfile.mkdtemp(prefix="loyalty-metrics-")
     uvicorn.run("server.app:served_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_config=None, access_log=False)
+                **UVICORN_SETTINGS)
 
 
 async def _ready(services, readiness_problems) -> list[str]:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
+import orjson
 from cross_web import HTTPException
 from starlette.responses import JSONResponse
 from strawberry.http import GraphQLRequestData
 
 from api.core import observability
+from api.core.documents import PersistedDocuments
 
 REQUEST_ID_HEADER = "x-request-id"
 JSON_TYPES = ("application/json", "application/graphql-response+json")
@@ -33,12 +35,17 @@ def error_response(status: int, message: str, request_id: str, code: str | None 
     return JSONResponse(body, status_code=status, headers={REQUEST_ID_HEADER: request_id, **(headers or {})})
 
 
-def refused(request_id: str, status: int, message: str) -> JSONResponse:
+def refused(request_id: str, status: int, message: str, code: str | None = None) -> JSONResponse:
     """A request refused before GraphQL; its reason goes into the request's one log line."""
     stats = observability.CURRENT.get()
     if stats is not None:
         stats.refusal = message
-    return error_response(status, message, request_id)
+    return error_response(status, message, request_id, code)
+
+
+def encode_json(data: Any) -> bytes:
+    """How every answer is written (bench/floor.py writes the same way): orjson, UTF-8, no spaces."""
+    return orjson.dumps(data)
 
 
 def decode_json(body: bytes | str, what: str = "The request body") -> Any:
@@ -65,31 +72,34 @@ def _optional(item: dict, name: str, kind: type, described: str):
     return value
 
 
-def operation(item: Any) -> GraphQLRequestData:
-    """One GraphQL request: an object with `query` (a string), and optionally `operationName` (a string),
-    `variables` and `extensions` (objects)."""
+def operation(item: Any, documents: PersistedDocuments) -> GraphQLRequestData:
+    """One GraphQL request: an object with `query` (a string) or a persisted document's hash
+    (`api.core.documents`), and optionally `operationName` (a string), `variables` and `extensions`
+    (objects)."""
     if not isinstance(item, dict):
         raise HTTPException(400, "A GraphQL request is a JSON object with a `query`, or an array of such objects.")
-    return GraphQLRequestData(query=_optional(item, "query", str, "a string"),
+    data = GraphQLRequestData(query=_optional(item, "query", str, "a string"),
                               variables=_optional(item, "variables", dict, "an object"),
                               operation_name=_optional(item, "operationName", str, "a string"),
                               extensions=_optional(item, "extensions", dict, "an object"))
+    return documents.resolve(data, item.get("documentId"))
 
 
-def operations(data: Any, max_batch: int) -> GraphQLRequestData | list[GraphQLRequestData]:
+def operations(data: Any, max_batch: int, documents: PersistedDocuments) -> GraphQLRequestData | list[GraphQLRequestData]:
     """A request, or a batch of at most `max_batch` (a JSON array)."""
     if not isinstance(data, list):
-        return operation(data)
+        return operation(data, documents)
     if not data:
         raise HTTPException(400, "An empty batch: send at least one operation.")
     if len(data) > max_batch:
         raise HTTPException(400, f"Too many operations in one batch: at most {max_batch}.")
-    return [operation(item) for item in data]
+    return [operation(item, documents) for item in data]
 
 
 def query_parameters(params: Mapping[str, str]) -> dict:
     """A GET request's parameters, with `variables` and `extensions` read as JSON."""
-    data: dict[str, Any] = {name: params[name] for name in ("query", "operationName") if params.get(name)}
+    data: dict[str, Any] = {name: params[name] for name in ("query", "operationName", "documentId")
+                            if params.get(name)}
     for name in ("variables", "extensions"):
         if params.get(name):
             data[name] = decode_json(params[name], f"The `{name}` parameter")

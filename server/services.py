@@ -2,7 +2,7 @@
 cipher, the rate limits and the password hasher. Built once per process (`server.app.build_services`)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from api.core.rate_limits import RateLimits, rate_limits_from
 from domain.clock import Clock, SystemClock
@@ -27,6 +27,7 @@ class Services:
     passwords: Argon2PasswordHasher | None = None
     clock: Clock = SystemClock()
     service: Service | None = None   # the service layer: every write goes through it
+    program_data: dict = field(default_factory=dict)  # rows of the program's, read once (`tier_catalog`)
 
     def __post_init__(self):
         self.personal_data = self.personal_data or PersonalDataCipher(self.settings.data_key,

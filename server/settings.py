@@ -43,6 +43,13 @@ class SettingsError(RuntimeError):
     """Every setting that is missing or unsafe, one line each."""
 
 
+def _boolean(env: dict, name: str, problems: list[str]) -> bool:
+    value = (env.get(name) or "false").strip().lower()
+    if value not in ("true", "false", "1", "0"):
+        problems.append(f"{name} must be true or false, not {env.get(name)!r}")
+    return value in ("true", "1")
+
+
 def _integer(env: dict, name: str, default: int, minimum: int, problems: list[str]) -> int:
     value = env.get(name)
     if value is None or value == "":
@@ -152,6 +159,8 @@ class Settings:
     trusted_proxies: tuple = ()
     limits: RequestLimits = RequestLimits()
     database: DatabaseSettings = API_DATABASE
+    trusted_documents_only: bool = False  # only the registered operations (`api.core.documents`)
+    operations_dir: Path = ROOT / "operations"
 
     @property
     def is_production(self) -> bool:
@@ -219,6 +228,7 @@ class Settings:
                 idle_in_transaction_timeout_ms=integer("LOYALTY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
                                                        database.idle_in_transaction_timeout_ms, 100),
             ),
+            trusted_documents_only=_boolean(env, "LOYALTY_TRUSTED_DOCUMENTS_ONLY", problems),
         )
         if problems:
             raise SettingsError("\n".join(problems))

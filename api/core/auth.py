@@ -8,6 +8,7 @@ follow the real clock, never the test clock.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -83,12 +84,21 @@ def issue_access_token(secret: str, audience: str, session_token_id: str, now: d
 
 def read_access_token(secret: str, token: str, now: datetime) -> TokenClaims:
     """The claims of a token this service signed, and whether it has expired at `now` (the real clock)."""
+    audience, session_token_id, expires = _verified(secret, token)
+    return TokenClaims(audience, session_token_id, expired=expires <= now.timestamp())
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified(secret: str, token: str) -> tuple[str, str, int]:
+    """A token's signature and claims checked once, then remembered (a client sends the same token for its
+    whole life, 15 minutes by default): what is remembered holds whatever the time, since expiry is
+    compared at every use. A token that fails is not remembered."""
     try:
         claims = jwt.decode(token, secret, algorithms=[TOKEN_ALGORITHM], audience=[MEMBER_AUDIENCE, STAFF_AUDIENCE],
                             options={"require": ["exp", "aud", "sid"], "verify_exp": False})
         if not isinstance(claims["sid"], str) or not 0 < len(claims["sid"]) <= 64 or not isinstance(claims["exp"], int):
             raise ValueError("sid")
-        return TokenClaims(claims["aud"], claims["sid"], expired=claims["exp"] <= now.timestamp())
+        return claims["aud"], claims["sid"], claims["exp"]
     except (jwt.InvalidTokenError, ValueError, TypeError) as exc:
         raise InvalidToken(str(exc)) from None
 

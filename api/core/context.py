@@ -21,6 +21,7 @@ class Context:
     request_id: str
     client_ip: str | None
     loaders: dict = field(default_factory=dict)  # the request's loaders, made on first use (`api.core.loaders`)
+    catalog_version: int | None = None  # of the tiers and benefits, when read with the session (`tier_catalog`)
 
     @property
     def program(self) -> Program:

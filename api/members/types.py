@@ -19,7 +19,7 @@ from api.notifications.loaders import NotificationPage
 from api.notifications.types import Notification, NotificationConnection
 from api.points.loaders import ExpiringPoints, PointEntryPage
 from api.points.types import PointEntry, PointEntryConnection, PointsExpiringSoon
-from api.tiers.loaders import LADDER, BenefitsUpToLevel, TierLadder
+from api.tiers.loaders import tier_catalog
 from api.tiers.types import Benefit, Tier
 from persistence.personal_data import phone_place
 
@@ -50,34 +50,31 @@ class Member(Node):
     pk: strawberry.Private[int]
     tier_code: strawberry.Private[str]
 
-    async def _ladder(self, info: strawberry.Info) -> list:
-        return await TierLadder(info.context).load(LADDER)
-
-    async def _tier_row(self, info: strawberry.Info):
-        return next(row for row in await self._ladder(info) if row.code == self.tier_code)
+    async def _tier_rows(self, info: strawberry.Info):
+        """The member's tier and the one above (None at the top), and the catalog."""
+        catalog = await tier_catalog(info.context)
+        tier = next(row for row in catalog.ladder if row.code == self.tier_code)
+        return tier, next((row for row in catalog.ladder if row.level > tier.level), None), catalog
 
     @strawberry.field
     async def tier(self, info: strawberry.Info) -> Tier:
-        return Tier.from_row(await self._tier_row(info))
+        tier, _, _ = await self._tier_rows(info)
+        return Tier.from_row(tier)
 
     @strawberry.field(description="The tier above; null at the top.")
     async def next_tier(self, info: strawberry.Info) -> Tier | None:
-        row = await self._next_tier_row(info)
-        return Tier.from_row(row) if row is not None else None
+        _, above, _ = await self._tier_rows(info)
+        return Tier.from_row(above) if above is not None else None
 
     @strawberry.field(description="nextTier.growthThreshold − growthValue; null at the top tier.")
     async def growth_to_next_tier(self, info: strawberry.Info) -> int | None:
-        row = await self._next_tier_row(info)
-        return max(0, row.growth_threshold - self.growth_value) if row is not None else None
-
-    async def _next_tier_row(self, info: strawberry.Info):
-        level = (await self._tier_row(info)).level
-        return next((row for row in await self._ladder(info) if row.level > level), None)
+        _, above, _ = await self._tier_rows(info)
+        return max(0, above.growth_threshold - self.growth_value) if above is not None else None
 
     @strawberry.field(description="Benefits of the member's tier, including those of lower tiers.")
     async def benefits(self, info: strawberry.Info) -> list[Benefit]:
-        level = (await self._tier_row(info)).level
-        return [Benefit.from_row(row) for row in await BenefitsUpToLevel(info.context).load(level)]
+        tier, _, catalog = await self._tier_rows(info)
+        return [Benefit.from_row(row) for row in catalog.benefits_up_to(tier.level)]
 
     @strawberry.field
     async def points_expiring_soon(self, info: strawberry.Info) -> PointsExpiringSoon | None:

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from api.core.loaders import ById, Loader
+from api.core.loaders import ById
 from persistence.tiers import queries
-
-LADDER = "ladder"
+from persistence.tiers.queries import TierCatalog
 
 
 class TierById(ById):
@@ -14,15 +13,13 @@ class BenefitById(ById):
     fetch = queries.benefits_by_ids
 
 
-class TierLadder(Loader):
-    """All tiers, lowest first, under the one key LADDER: tier, next tier and the tier list share it."""
-
-    async def batch_load_fn(self, keys):
-        ladder = await queries.tier_ladder(self.reader)
-        return [ladder for _ in keys]
-
-
-class BenefitsUpToLevel(Loader):
-    async def batch_load_fn(self, levels):
-        found = await queries.benefits_up_to_levels(self.reader, list(levels))
-        return [found[level] for level in levels]
+async def tier_catalog(context) -> TierCatalog:
+    """The tiers and benefits, held by the process and read again only when `catalog_version` says they
+    changed. A member's or staff member's request knows the version already (read with its session:
+    `Context.catalog_version`); any other request reads it once, when it first needs the tiers."""
+    if context.catalog_version is None:
+        context.catalog_version = await queries.current_catalog_version(context.reader)
+    held = context.services.program_data.get(TierCatalog)
+    if held is None or held.version != context.catalog_version:
+        held = context.services.program_data[TierCatalog] = await queries.tier_catalog(context.reader)
+    return held

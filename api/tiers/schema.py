@@ -4,7 +4,7 @@ from __future__ import annotations
 import strawberry
 
 from api.core.node import NodeType, catalog
-from api.tiers.loaders import LADDER, BenefitById, TierById, TierLadder
+from api.tiers.loaders import BenefitById, TierById, tier_catalog
 from api.tiers.types import Benefit, Tier
 
 
@@ -12,7 +12,7 @@ from api.tiers.types import Benefit, Tier
 class TiersQuery:
     @strawberry.field(description="The program's tiers, lowest first.")
     async def tiers(self, info: strawberry.Info) -> list[Tier]:
-        return [Tier.from_row(row) for row in await TierLadder(info.context).load(LADDER)]
+        return [Tier.from_row(row) for row in (await tier_catalog(info.context)).ladder]
 
 
 NODES = {

@@ -4,7 +4,7 @@ import strawberry
 
 from api.core.ids import to_global_id
 from api.core.node import Node
-from api.tiers.loaders import BenefitsUpToLevel
+from api.tiers.loaders import tier_catalog
 
 
 @strawberry.type(description="A member benefit, granted from a tier upwards.")
@@ -29,8 +29,7 @@ class Tier(Node):
 
     @strawberry.field(description="The benefits of this tier and of every tier below it.")
     async def benefits(self, info: strawberry.Info) -> list[Benefit]:
-        rows = await BenefitsUpToLevel(info.context).load(self.level)
-        return [Benefit.from_row(row) for row in rows]
+        return [Benefit.from_row(row) for row in (await tier_catalog(info.context)).benefits_up_to(self.level)]
 
     @classmethod
     def from_row(cls, row) -> "Tier":

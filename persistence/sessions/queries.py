@@ -1,16 +1,25 @@
 """The session an access token names."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from persistence.database import Reader
-from persistence.tables import sessions, staff
+from persistence.database import Query, Reader
+from persistence.tables import catalog_version, members, sessions, staff
+
+# The session with its staff member's name, role and state, its member's row, and the catalog's version
+# (`persistence.tiers.queries.TierCatalog`), in one statement: a member's request needs no second one to
+# read who they are or whether the tiers it holds are current.
+LIVE_SESSION = Query(
+    select(sessions.c.id.label("session_id"), sessions.c.member_id.label("session_member_id"), sessions.c.staff_id,
+           staff.c.username, staff.c.role, staff.c.disabled_at,
+           select(catalog_version.c.version).scalar_subquery().label("catalog_version"), *members.c)
+    .outerjoin(staff, staff.c.id == sessions.c.staff_id)
+    .outerjoin(members, members.c.id == sessions.c.member_id)
+    .where(sessions.c.token_id == bindparam("token_id"), sessions.c.revoked_at.is_(None)))
 
 
 async def live_session(reader: Reader, token_id: str):
-    """The session an access token names, if not revoked, with its staff member's name, role and state."""
-    return (await reader.execute(
-        select(sessions.c.id, sessions.c.member_id, sessions.c.staff_id, staff.c.username, staff.c.role,
-               staff.c.disabled_at)
-        .outerjoin(staff, staff.c.id == sessions.c.staff_id)
-        .where(sessions.c.token_id == token_id, sessions.c.revoked_at.is_(None)))).first()
+    """The session an access token names, if not revoked: `session_id`, `session_member_id`, `staff_id`,
+    `username`, `role`, `disabled_at`, `catalog_version`, and the member's columns (all null for staff)."""
+    rows = await reader.fetch(LIVE_SESSION, token_id=token_id)
+    return rows[0] if rows else None

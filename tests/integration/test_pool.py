@@ -156,3 +156,22 @@ async def test_a_read_cut_off_mid_statement_leaves_the_pool_healthy(api, databas
         await reader.close()
         answers = [await hurried.post(HOME, token=token, now=MON) for _ in range(3)]  # on the one connection
     assert [a.status_code for a in answers] == [200] * 3 and all("errors" not in a.json() for a in answers)
+
+
+async def test_a_dropped_connection_is_replaced_not_answered_with_an_error(database, program):
+    """No pre-ping (a round trip per request): a pooled connection that died meanwhile (a restart, a
+    proxy's idle cut) fails its first read, which runs again on a new connection, for every read path
+    (straight on asyncpg, and through SQLAlchemy)."""
+    if database.is_sqlite:
+        pytest.skip("SQLite's connections are files")
+    async with api_on(database, program, DatabaseSettings(pool_size=2, max_overflow=0)) as api:
+        token, _ = await api.login("dropped", now=MON)
+        assert (await api.execute(HOME, token=token, now=MON))["data"]["me"]["pointsBalance"] == 100
+        for _ in range(2):
+            async with database.read_engine.connect() as admin:  # every connection of the API's pool, gone
+                await admin.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                         "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+            answer = await api.execute(HOME, token=token, now=MON)
+            assert answer["data"]["me"] == {"pointsBalance": 100, "checkInStatus": {"checkedInToday": False}}
+            answer = await api.execute("{ tiers { code } }", now=MON)  # through SQLAlchemy after a restart too
+            assert answer["data"]["tiers"][0]["code"] == "regular"
