@@ -40,9 +40,10 @@ async def check_in(command: commands.CheckIn, uow: UnitOfWork, context: Handling
     if replay is not None:
         return context.replay(await uow.check_ins.get(replay))
     today = program.calendar.local_date(now)
-    if await uow.check_ins.on_date(member.id, today) is not None:
+    found = await uow.check_ins.on_dates(member.id, (today, today - timedelta(days=1)))
+    if today in found:
         raise LoyaltyError(UserErrorCode.ALREADY_CHECKED_IN, "Already checked in today; come back tomorrow.")
-    yesterday = await uow.check_ins.on_date(member.id, today - timedelta(days=1))
+    yesterday = found.get(today - timedelta(days=1))
     streak = yesterday.streak_days + 1 if yesterday is not None else 1
     points = check_in_points(program.check_in, streak)
     record = await uow.check_ins.add(CheckIn(member.id, today, streak, points, now))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, Sequence
 
 from domain.model import (
     AuditRecord, CheckIn, Coupon, IdempotencyRecord, LedgerEntry, Member, Notification, Order, PointsLot, PointsOffset,
@@ -59,7 +59,7 @@ class CouponRepository(Protocol):
 
 
 class CheckInRepository(Protocol):
-    async def on_date(self, member_id: int, day: date) -> CheckIn | None: ...
+    async def on_dates(self, member_id: int, days: Sequence[date]) -> dict[date, CheckIn]: ...
     async def get(self, check_in_id: int) -> CheckIn | None: ...
     async def add(self, check_in: CheckIn) -> CheckIn: ...
 

@@ -4,9 +4,10 @@ SQLite: WAL, foreign keys, a busy timeout, and pysqlite's own transaction handli
 that write transactions start with BEGIN IMMEDIATE (SQLAlchemy's documented recipe): without it,
 concurrent read-modify-write loses updates. Reads use a second engine and no transaction at all.
 PostgreSQL: one pool; write paths lock the member row with SELECT … FOR UPDATE; reads run in
-autocommit (no BEGIN/ROLLBACK, never "idle in transaction"). No pre-ping (a round trip per checkout):
-a read whose pooled connection turns out dead (the server restarted, a proxy cut it) runs again on
-another, as many times as the pool has connections. API sessions get `statement_timeout`,
+autocommit (no BEGIN/ROLLBACK, never "idle in transaction"). The API's pool has no pre-ping (a round
+trip per checkout): a read whose pooled connection turns out dead (the server restarted, a proxy cut
+it) runs again on another, as many times as the pool has connections; a write fails with 503 and is
+retried by its caller with its idempotency key. API sessions get `statement_timeout`,
 `lock_timeout` and `idle_in_transaction_session_timeout` (`DatabaseSettings`).
 
 A request holds at most one pooled connection at a time, and never waits for a connection while it
@@ -44,6 +45,9 @@ class DatabaseSettings:
     statement_timeout_ms: int | None = None
     lock_timeout_ms: int | None = None
     idle_in_transaction_timeout_ms: int | None = None
+    # A round trip per checkout to find a dead connection first: the jobs and the CLI keep it; the API
+    # does without (its reads run again on another connection, see `Reader`).
+    pre_ping: bool = True
 
     def server_settings(self) -> dict[str, str]:
         limits = {"statement_timeout": self.statement_timeout_ms, "lock_timeout": self.lock_timeout_ms,
@@ -88,7 +92,7 @@ class Database:
         else:
             self.write_engine = create_async_engine(
                 url, pool_size=settings.pool_size, max_overflow=settings.max_overflow,
-                pool_timeout=settings.pool_timeout_seconds,
+                pool_timeout=settings.pool_timeout_seconds, pool_pre_ping=settings.pre_ping,
                 connect_args={"server_settings": settings.server_settings()})
             self.read_engine = self.write_engine.execution_options(isolation_level="AUTOCOMMIT")
 
@@ -201,14 +205,19 @@ def _row_class(names: tuple[str, ...]):
 
 
 async def run_query(conn: AsyncConnection, query: Query, params: dict[str, Any]) -> list:
-    """`query`'s rows on `conn` (a reader's connection, or a write transaction's)."""
+    """`query`'s rows on `conn`: a reader's connection, or a write transaction's (an INSERT, UPDATE or
+    DELETE answers its RETURNING rows). SQLAlchemy begins a write transaction with the first statement
+    it sends, so that one goes through SQLAlchemy; the rest of the transaction's go straight to asyncpg."""
     if conn.dialect.name != "postgresql":
-        return list(await conn.execute(query.statement, params))
+        return _rows(await conn.execute(query.statement, params))
+    sync = conn.sync_connection
+    raw = sync.connection if not (sync.invalidated or sync.closed) else await conn.get_raw_connection()
+    driver = raw.driver_connection
+    if not driver.is_in_transaction() and sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        return _rows(await conn.execute(query.statement, params))
     compiled = query.compiled(conn.dialect)
     arguments = compiled.arguments(params)
-    sync = conn.sync_connection
     sync.dispatch.before_cursor_execute(sync, None, compiled.sql, arguments, None, False)
-    driver = (await conn.get_raw_connection()).driver_connection
     try:
         if compiled.results is None:
             await compiled.describe(driver, conn.dialect)
@@ -219,6 +228,10 @@ async def run_query(conn: AsyncConnection, query: Query, params: dict[str, Any])
         await conn.invalidate()
         raise
     return compiled.rows(records)
+
+
+def _rows(result) -> list:
+    return list(result) if result.returns_rows else []
 
 
 class Reader:

@@ -7,7 +7,7 @@ from typing import Sequence, TypeVar
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from persistence.database import Query, Reader
+from persistence.database import Query, Reader, run_query
 
 T = TypeVar("T")
 
@@ -21,16 +21,29 @@ def to_model(cls: type[T], row) -> T:
     return cls(**{f.name: mapping[f.name] for f in fields(cls)})
 
 
+_INSERTS: dict[tuple[str, tuple[str, ...]], Query] = {}
+_UPDATES: dict[tuple[str, tuple[str, ...]], Query] = {}
+
+
 async def insert_model(conn: AsyncConnection, table: Table, obj: T) -> T:
-    """Insert a dataclass and set its new id."""
+    """Insert a dataclass and set its new id (one built-once statement per table and set of fields)."""
     values = {k: v for k, v in asdict(obj).items() if k != "id"}
-    result = await conn.execute(insert(table).values(**values).returning(table.c.id))
-    obj.id = result.scalar_one()
+    key = (table.name, tuple(values))
+    query = _INSERTS.get(key)
+    if query is None:
+        query = _INSERTS[key] = Query(insert(table).values({name: bindparam(name) for name in values})
+                                      .returning(table.c.id))
+    obj.id = (await run_query(conn, query, values))[0].id
     return obj
 
 
 async def update_model(conn: AsyncConnection, table: Table, obj, names: tuple[str, ...]) -> None:
-    await conn.execute(update(table).where(table.c.id == obj.id).values({n: getattr(obj, n) for n in names}))
+    key = (table.name, names)
+    query = _UPDATES.get(key)
+    if query is None:
+        query = _UPDATES[key] = Query(update(table).where(table.c.id == bindparam("row_id"))
+                                      .values({name: bindparam(f"new_{name}") for name in names}))
+    await run_query(conn, query, {"row_id": obj.id, **{f"new_{name}": getattr(obj, name) for name in names}})
 
 
 _BY_IDS: dict[str, Query] = {}  # per table, built on first use

@@ -36,7 +36,7 @@ DEFAULT_RATE_LIMITS: dict[str, tuple[int, int]] = {
 # left idle never outlasts the request's own time limit (10 s), and a wait for a pooled connection ends
 # (503, retry) before it does.
 API_DATABASE = DatabaseSettings(pool_size=10, max_overflow=10, pool_timeout_seconds=5.0, statement_timeout_ms=5000,
-                                lock_timeout_ms=5000, idle_in_transaction_timeout_ms=10_000)
+                                lock_timeout_ms=5000, idle_in_transaction_timeout_ms=10_000, pre_ping=False)
 
 
 class SettingsError(RuntimeError):
@@ -227,6 +227,7 @@ class Settings:
                 lock_timeout_ms=integer("LOYALTY_DB_LOCK_TIMEOUT_MS", database.lock_timeout_ms, 100),
                 idle_in_transaction_timeout_ms=integer("LOYALTY_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
                                                        database.idle_in_transaction_timeout_ms, 100),
+                pre_ping=False,
             ),
             trusted_documents_only=_boolean(env, "LOYALTY_TRUSTED_DOCUMENTS_ONLY", problems),
         )

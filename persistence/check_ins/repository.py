@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.model import CheckIn
+from persistence.database import Query, run_query
 from persistence.rows import columns_of, insert_model, to_model
 from persistence.tables import check_ins
+
+ON_DATES = Query(select(*columns_of(check_ins, CheckIn)).where(
+    check_ins.c.member_id == bindparam("member_id"), check_ins.c.local_date.in_(bindparam("days", expanding=True))))
 
 
 class SqlCheckInRepository:
@@ -19,8 +24,9 @@ class SqlCheckInRepository:
         row = (await self.conn.execute(select(*columns_of(check_ins, CheckIn)).where(condition))).first()
         return to_model(CheckIn, row) if row else None
 
-    async def on_date(self, member_id: int, day: date) -> CheckIn | None:
-        return await self._one((check_ins.c.member_id == member_id) & (check_ins.c.local_date == day))
+    async def on_dates(self, member_id: int, days: Sequence[date]) -> dict[date, CheckIn]:
+        rows = await run_query(self.conn, ON_DATES, {"member_id": member_id, "days": list(days)})
+        return {row.local_date: to_model(CheckIn, row) for row in rows}
 
     async def get(self, check_in_id: int) -> CheckIn | None:
         return await self._one(check_ins.c.id == check_in_id)

@@ -4,11 +4,12 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.model import Member
+from persistence.database import Query, run_query
 from persistence.personal_data import PersonalDataCipher, phone_place
 from persistence.rows import columns_of, to_model
 from persistence.tables import growth_entries, members, profile_tasks, tier_gifts, wechat_identities
@@ -18,7 +19,9 @@ MEMBER_NO_DIGITS = 10
 
 _SAVED = ("nickname", "birthday", "gender", "household_size", "tier_code", "tier_expires_at",
           "growth_value", "points_balance", "points_debt", "unionid", "deregistered_at")
-
+LOCK = Query(select(*columns_of(members, Member)).where(members.c.id == bindparam("member_id")).with_for_update())
+SAVE = Query(update(members).where(members.c.id == bindparam("member_id"))
+             .values({name: bindparam(f"new_{name}") for name in _SAVED}))
 
 
 
@@ -49,6 +52,10 @@ class SqlMemberRepository:
         row = (await self.conn.execute(query)).first()
         return self._seen_as(to_model(Member, row)) if row else None
 
+    async def _built(self, query: Query, **params) -> Member | None:
+        rows = await run_query(self.conn, query, params)
+        return self._seen_as(to_model(Member, rows[0])) if rows else None
+
     def _seen_as(self, loaded: Member) -> Member:
         """The one object of this member in the unit of work: one handed out before (brought up to date
         with the row just read, unless it has changes of its own to save), or `loaded`."""
@@ -68,8 +75,8 @@ class SqlMemberRepository:
         for member, saved in list(self._seen.values()):
             fields = _saved_fields(member)
             if fields != saved:
-                await self.conn.execute(update(members).where(members.c.id == member.id)
-                                        .values(dict(zip(_SAVED, fields))))
+                await run_query(self.conn, SAVE, {"member_id": member.id,
+                                                  **{f"new_{name}": value for name, value in zip(_SAVED, fields)}})
                 self._seen[member.id] = (member, fields)
 
     async def by_openid(self, openid: str) -> Member | None:
@@ -95,7 +102,7 @@ class SqlMemberRepository:
                                 .values(phone_sealed=sealed, phone_index=index))
 
     async def lock(self, member_id: int) -> Member | None:
-        return await self._one(members.c.id == member_id, lock=True)
+        return await self._built(LOCK, member_id=member_id)
 
     async def create(self, unionid: str | None, tier_code: str, now: datetime) -> Member:
         for _ in range(5):

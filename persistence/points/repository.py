@@ -3,13 +3,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.clock import validity_cutoff
 from domain.model import LedgerEntry, PointsLot
+from persistence.database import Query, run_query
 from persistence.rows import columns_of, insert_model, to_model
-from persistence.tables import point_entries, points_lots
+from persistence.tables import UtcDateTime, point_entries, points_lots
 from persistence.validity import still_valid
+
+ADD_LOT = Query(insert(points_lots).values({name: bindparam(name) for name in (
+    "member_id", "entry_id", "points", "remaining", "earned_at", "expires_at")}))
+SPENDABLE = Query(select(*columns_of(points_lots, PointsLot))
+                  .where(points_lots.c.member_id == bindparam("member_id"), points_lots.c.remaining > 0,
+                         still_valid(points_lots.c.expires_at, bindparam("cutoff", type_=UtcDateTime)))
+                  .order_by(points_lots.c.expires_at, points_lots.c.id).with_for_update())
 
 
 class SqlPointsRepository:
@@ -32,19 +41,12 @@ class SqlPointsRepository:
         return [to_model(PointsLot, row) for row in rows]
 
     async def add_lot(self, entry: LedgerEntry, remaining: int) -> None:
-        await self.conn.execute(insert(points_lots).values(
-            member_id=entry.member_id, entry_id=entry.id, points=entry.delta, remaining=remaining,
-            earned_at=entry.occurred_at, expires_at=entry.expires_at,
-        ))
+        await run_query(self.conn, ADD_LOT, {
+            "member_id": entry.member_id, "entry_id": entry.id, "points": entry.delta, "remaining": remaining,
+            "earned_at": entry.occurred_at, "expires_at": entry.expires_at})
 
     async def spendable_lots(self, member_id: int, now: datetime) -> list[PointsLot]:
-        rows = await self.conn.execute(
-            select(*columns_of(points_lots, PointsLot))
-            .where(points_lots.c.member_id == member_id, points_lots.c.remaining > 0,
-                   still_valid(points_lots.c.expires_at, now))
-            .order_by(points_lots.c.expires_at, points_lots.c.id)
-            .with_for_update()
-        )
+        rows = await run_query(self.conn, SPENDABLE, {"member_id": member_id, "cutoff": validity_cutoff(now)})
         return [to_model(PointsLot, row) for row in rows]
 
     async def take_from_lots(self, taken: list[tuple[PointsLot, int]]) -> None:

@@ -1,30 +1,42 @@
 """The reward catalog and redemptions."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.model import Redemption, Reward
+from persistence.database import Query, run_query
 from persistence.rows import columns_of, insert_model, to_model
 from persistence.tables import redemptions, rewards
+
+GET = Query(select(*columns_of(rewards, Reward)).where(rewards.c.id == bindparam("reward_id")))
+UNLIMITED = Query(select(rewards.c.id).where(rewards.c.id == bindparam("reward_id"), rewards.c.stock.is_(None)))
+TAKE_ONE = Query(update(rewards).where(rewards.c.id == bindparam("reward_id"), rewards.c.stock.is_not(None),
+                                       rewards.c.stock > 0).values(stock=rewards.c.stock - 1).returning(rewards.c.id))
 
 
 class SqlRewardRepository:
     def __init__(self, conn: AsyncConnection):
         self.conn = conn
+        self._unlimited: dict[int, bool] = {}  # whether a reward read in this unit of work had no stock limit
 
     async def get(self, reward_id: int) -> Reward | None:
-        row = (await self.conn.execute(select(*columns_of(rewards, Reward)).where(rewards.c.id == reward_id))).first()
-        return to_model(Reward, row) if row else None
+        rows = await run_query(self.conn, GET, {"reward_id": reward_id})
+        if not rows:
+            return None
+        reward = to_model(Reward, rows[0])
+        self._unlimited[reward.id] = reward.stock is None
+        return reward
 
     async def take_one(self, reward_id: int) -> bool:
-        result = await self.conn.execute(
-            update(rewards).where(rewards.c.id == reward_id, rewards.c.stock.is_not(None), rewards.c.stock > 0)
-            .values(stock=rewards.c.stock - 1))
-        if result.rowcount == 1:
-            return True
-        unlimited = await self.conn.execute(select(rewards.c.id).where(rewards.c.id == reward_id, rewards.c.stock.is_(None)))
-        return unlimited.first() is not None
+        """One of the reward's stock, decided on its row as it is now: taken from a limited stock, or
+        none needed (unlimited). What the reward looked like when read picks which to try first, so that
+        it is one statement unless the stock changed kind in between."""
+        tries = (UNLIMITED, TAKE_ONE) if self._unlimited.get(reward_id) else (TAKE_ONE, UNLIMITED)
+        for query in tries:
+            if await run_query(self.conn, query, {"reward_id": reward_id}):
+                return True
+        return False
 
     async def add_redemption(self, redemption: Redemption) -> Redemption:
         return await insert_model(self.conn, redemptions, redemption)

@@ -164,14 +164,17 @@ async def test_a_dropped_connection_is_replaced_not_answered_with_an_error(datab
     (straight on asyncpg, and through SQLAlchemy)."""
     if database.is_sqlite:
         pytest.skip("SQLite's connections are files")
-    async with api_on(database, program, DatabaseSettings(pool_size=2, max_overflow=0)) as api:
+    async with api_on(database, program, DatabaseSettings(pool_size=2, max_overflow=0, pre_ping=False)) as api:
         token, _ = await api.login("dropped", now=MON)
         assert (await api.execute(HOME, token=token, now=MON))["data"]["me"]["pointsBalance"] == 100
         for _ in range(2):
-            async with database.read_engine.connect() as admin:  # every connection of the API's pool, gone
-                await admin.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                         "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+            admin = Database(database.url)
+            async with admin.read_engine.connect() as conn:  # every connection of the API's pool, gone
+                await conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+            await admin.dispose()
             answer = await api.execute(HOME, token=token, now=MON)
             assert answer["data"]["me"] == {"pointsBalance": 100, "checkInStatus": {"checkedInToday": False}}
             answer = await api.execute("{ tiers { code } }", now=MON)  # through SQLAlchemy after a restart too
             assert answer["data"]["tiers"][0]["code"] == "regular"
+    await database.dispose()  # the test's own pooled connections went too: the next test gets new ones

@@ -258,9 +258,8 @@ class FakeCheckIns:
     def __init__(self, s: FakeState):
         self.s = s
 
-    async def on_date(self, member_id: int, day: date) -> CheckIn | None:
-        return _c(next((c for c in self.s.check_ins.values() if c.member_id == member_id and c.local_date == day),
-                       None))
+    async def on_dates(self, member_id: int, days) -> dict[date, CheckIn]:
+        return {c.local_date: _c(c) for c in self.s.check_ins.values() if c.member_id == member_id and c.local_date in days}
 
     async def get(self, check_in_id: int) -> CheckIn | None:
         return _c(self.s.check_ins.get(check_in_id))
