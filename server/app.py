@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from cross_web import HTTPException
+from graphql import specified_rules
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
@@ -39,6 +40,7 @@ from api.core.auth import (
 )
 from api.core.context import Context
 from api.core.documents import DocumentRefused, PersistedDocuments
+from api.core.errors import log_unexpected, masked
 from api.members.loaders import MemberById
 from api.schema import build_schema, register_plans
 from domain.access import parse_scopes
@@ -61,6 +63,7 @@ from server.settings import Settings
 from server.wechat import DevelopmentWeChat, WeChatClient
 
 log = logging.getLogger("loyalty")
+VALIDATION_RULES = tuple(specified_rules)  # what strawberry validates with
 NOW_HEADER = "x-loyalty-now"
 QUIET_PATHS = {"/healthz", "/readyz", "/metrics"}  # probes and scrapes: not worth a log line each
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
@@ -232,14 +235,35 @@ class LoyaltyGraphQL(GraphQL):
         checked = self.schema.checks.checked(request_data.query) if isinstance(request_data.query, str) else None
         name = request_data.operation_name or (checked.single_operation_name() if checked else None)
         stats.operations.append(name)
+        plan = self.schema.plans.get(request_data.query) if checked is not None else None
         if checked is not None and checked.problem is not None:
             result = ExecutionResult(data=None, errors=[checked.problem],
                                      extensions={"cost": self.schema.checks.cost_report(0)})
+        elif plan is not None and plan.runs(request_data.operation_name, request_adapter.method):
+            result = await self.run_plan(plan, checked, request_data, context)
         else:
             result = await super().execute_single(request, request_adapter, sub_response, context, root_value,
                                                   request_data)
         observability.operation_done(name, outcome(result, len(stats.user_errors) > answered_user_errors),
                                      time.perf_counter() - started)
+        return result
+
+
+    async def run_plan(self, plan, checked, request_data, context) -> ExecutionResult:
+        """A registered operation by its compiled plan (`api.core.plans`), with what strawberry's execution
+        would do around it: the same checks (its validation cached since the first request), errors
+        logged and masked the same way, the cost reported."""
+        checks, schema = self.schema.checks, self.schema._schema
+        errors, cost = checks.problems(schema, checked, request_data.operation_name, request_data.variables,
+                                       VALIDATION_RULES)
+        if errors:
+            result = ExecutionResult(data=None, errors=errors)
+        else:
+            result = await plan.execute(None, context, request_data.variables, request_data.extensions)
+        if result.errors:
+            log_unexpected(result.errors, context.request_id)
+            result = ExecutionResult(data=result.data, errors=masked(result.errors, context.request_id))
+        result.extensions = {"cost": checks.cost_report(cost)}
         return result
 
 

@@ -29,12 +29,12 @@ variables, is worked out per request. Every response carries `extensions.cost`:
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from graphql import (
     DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLError, GraphQLSchema, InlineFragmentNode,
-    OperationDefinitionNode, OperationType, SelectionSetNode, get_named_type, is_composite_type, parse,
+    OperationDefinitionNode, OperationType, SelectionSetNode, VariableNode, get_named_type, is_composite_type, parse,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.utilities import get_operation_ast
@@ -49,6 +49,7 @@ MUTATION_COST = 10
 REPEATS_PER_FIELD = 1      # pairs of repeated fields allowed per field the document may select
 MAX_NESTING = 64           # selection sets, or fragment spreads, inside one another
 CACHED_DOCUMENTS = 256
+CACHED_COSTS = 64  # per document: the costs of its most used variables (page sizes)
 SATURATE = 1 << 62         # counts stop growing here: a refusal needs no exact 3^30
 TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 
@@ -275,6 +276,14 @@ class QueryCost:
         return _sum(1, plain, per_edge)
 
 
+def _first_variables(node, names: set[str]) -> None:
+    for selection in getattr(getattr(node, "selection_set", None), "selections", None) or ():
+        for argument in getattr(selection, "arguments", None) or ():
+            if argument.name.value == "first" and isinstance(argument.value, VariableNode):
+                names.add(argument.value.name.value)
+        _first_variables(selection, names)
+
+
 @dataclass
 class CheckedDocument:
     """A parsed document, its measures, and once asked for, graphql-core's verdict on it."""
@@ -283,6 +292,19 @@ class CheckedDocument:
     problem: GraphQLError | None          # a parse error, or a Refusal of the measures
     shape: DocumentShape | None
     validation_errors: list[GraphQLError] | None = None
+    costs: dict = field(default_factory=dict)  # (operation name, values of its cost variables) -> cost
+    _cost_variables: dict = field(default_factory=dict)
+
+    def cost_variables(self, operation: OperationDefinitionNode) -> tuple[str, ...]:
+        """The variables an operation's cost depends on: those given as a `first` argument, in it or in
+        the fragments it spreads (any fragment of the document, to be simple and safe)."""
+        found = self._cost_variables.get(id(operation))
+        if found is None:
+            names: set[str] = set()
+            for definition in [operation, *self.shape.fragments.values()]:
+                _first_variables(definition, names)
+            found = self._cost_variables[id(operation)] = tuple(sorted(names))
+        return found
 
     def single_operation_name(self) -> str | None:
         """The name of the document's one operation: what runs when no operationName is sent."""
@@ -330,16 +352,35 @@ class DocumentChecks:
     def cost(self, schema: GraphQLSchema, checked: CheckedDocument, operation_name: str | None,
              raw_variables: dict | None) -> int:
         """The operation's cost; CostProblem for a connection asked for too many items. 0 for what cannot
-        be priced (no such operation, invalid variables): validation or execution then says why."""
+        be priced (no such operation, invalid variables): validation or execution then says why.
+        Remembered per document by the values of the variables it depends on (those given as `first`)."""
         if checked.shape is None:
             return 0
         operation = get_operation_ast(checked.document, operation_name)
         if operation is None:
             return 0
-        variables = get_variable_values(schema, operation.variable_definitions or [], raw_variables or {})
+        inputs = raw_variables or {}
+        key = (operation_name, tuple(inputs.get(name) for name in checked.cost_variables(operation)))
+        try:
+            found = checked.costs.get(key)
+        except TypeError:  # a value that cannot be a key (a list): worked out each time
+            key, found = None, None
+        if found is not None:
+            if isinstance(found, CostProblem):
+                raise found
+            return found
+        variables = get_variable_values(schema, operation.variable_definitions or [], inputs)
         if isinstance(variables, list):
             return 0
-        return QueryCost(schema, checked.shape, variables).of(operation)
+        try:
+            found = QueryCost(schema, checked.shape, variables).of(operation)
+        except CostProblem as problem:
+            found = problem
+        if key is not None and len(checked.costs) < CACHED_COSTS:
+            checked.costs[key] = found
+        if isinstance(found, CostProblem):
+            raise found
+        return found
 
     def price(self, schema: GraphQLSchema, query: Any, operation_name: Any, variables: Any) -> int:
         """What one operation of a batch costs, before any of the batch runs (0 when it cannot be priced:
@@ -351,6 +392,20 @@ class DocumentChecks:
                              variables)
         except (CostProblem, GraphQLError):
             return 0
+
+    def problems(self, schema: GraphQLSchema, checked: CheckedDocument, operation_name: str | None,
+                 variables: dict | None, rules) -> tuple[list[GraphQLError], int]:
+        """What stops a parsed document from running (its measures, its cost, graphql-core's validation
+        under `rules`), and its cost."""
+        if checked.problem is not None:
+            return [checked.problem], 0
+        try:
+            cost = self.cost(schema, checked, operation_name, variables)
+        except CostProblem as problem:
+            return [GraphQLError(str(problem), extensions={"code": "BAD_USER_INPUT"})], 0
+        if cost > self.limits.max_query_cost:
+            return [self.too_costly(cost)], cost
+        return self.validate(checked, schema, rules), cost
 
     def cost_report(self, cost: int) -> dict:
         return {"requestedQueryCost": cost, "maximumAvailable": self.limits.max_query_cost}
@@ -383,21 +438,11 @@ class RequestChecks(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         if self.checked is not None:
-            self.execution_context.pre_execution_errors = self._problems(self.checked)
+            context = self.execution_context
+            context.pre_execution_errors, self.cost = self.checks.problems(
+                context.schema._schema, self.checked, context.operation_name, context.variables,
+                context.validation_rules)
         yield
-
-    def _problems(self, checked: CheckedDocument) -> list[GraphQLError]:
-        if checked.problem is not None:
-            return [checked.problem]
-        context = self.execution_context
-        schema = context.schema._schema
-        try:
-            self.cost = self.checks.cost(schema, checked, context.operation_name, context.variables)
-        except CostProblem as problem:
-            return [GraphQLError(str(problem), extensions={"code": "BAD_USER_INPUT"})]
-        if self.cost > self.checks.limits.max_query_cost:
-            return [self.checks.too_costly(self.cost)]
-        return self.checks.validate(checked, schema, context.validation_rules)
 
     def get_results(self) -> dict[str, Any]:
         return {"cost": self.checks.cost_report(self.cost)}

@@ -80,18 +80,26 @@ def log_unexpected(errors: list[GraphQLError], request_id: str) -> None:
             log.error("request %s: unexpected error at %s", request_id, error.path, exc_info=error.original_error)
 
 
+def masked(errors: list[GraphQLError], request_id: str) -> list[GraphQLError]:
+    """`errors` as the client sees them: unexpected ones replaced by a generic message carrying the
+    request id, under which they were logged (`log_unexpected`); expected ones as they are."""
+    return [anonymised(error, request_id) if should_mask(error) else error for error in errors]
+
+
+def anonymised(error: GraphQLError, request_id: str) -> GraphQLError:
+    if _busy(error):
+        return GraphQLError("The service is busy; retry in a moment (with the same idempotency key).",
+                            nodes=error.nodes, path=error.path,
+                            extensions={"code": "SERVICE_UNAVAILABLE", "requestId": request_id})
+    return GraphQLError(f"Internal error; quote request id {request_id} to support.", nodes=error.nodes,
+                        path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id})
+
+
 class MaskUnexpectedErrors(MaskErrors):
-    """Unexpected exceptions answer with a generic message carrying the request id, under which
-    they were logged; expected errors keep their messages."""
+    """`masked`, as a schema extension: for what strawberry executes."""
 
     def __init__(self):
         super().__init__(should_mask_error=should_mask)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        request_id = self.execution_context.context.request_id
-        if _busy(error):
-            return GraphQLError("The service is busy; retry in a moment (with the same idempotency key).",
-                                nodes=error.nodes, path=error.path,
-                                extensions={"code": "SERVICE_UNAVAILABLE", "requestId": request_id})
-        return GraphQLError(f"Internal error; quote request id {request_id} to support.", nodes=error.nodes,
-                            path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id})
+        return anonymised(error, self.execution_context.context.request_id)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -45,8 +46,16 @@ class _Null(Exception):
     """A null in a non-null position: the nearest nullable parent becomes null (its error is recorded)."""
 
 
+_AWAITABLE: dict[type, bool] = {}
+
+
 def _is_awaitable(value: Any) -> bool:
-    return inspect.isawaitable(value)
+    """inspect.isawaitable, decided once per type (it is asked of every value every field returns)."""
+    kind = type(value)
+    found = _AWAITABLE.get(kind)
+    if found is None:
+        found = _AWAITABLE[kind] = inspect.isawaitable(value) and kind is not types.GeneratorType
+    return found
 
 
 @dataclass(eq=False)
@@ -89,6 +98,12 @@ class Plan:
             raise Unsupported("mutations run their root fields one at a time")
         if operation.operation == OperationType.SUBSCRIPTION:
             raise Unsupported("subscriptions")
+
+    def runs(self, operation_name: str | None, method: str) -> bool:
+        """Whether a request naming `operation_name` runs this plan (GET runs queries only: strawberry
+        refuses the rest, with its message)."""
+        return (operation_name is None or operation_name == self.operation.name.value) and (
+            method != "GET" or self.operation.operation == OperationType.QUERY)
 
     async def execute(self, root: Any, context: Any, raw_variables: dict | None,
                       extensions: dict | None) -> ExecutionResult:
@@ -157,7 +172,7 @@ def _completer(schema, type_, selection_sets, fragments, where: str) -> Callable
                 run.errors.append(GraphQLError(message, path=path.as_list()))
                 raise _Null
             completed = inner(value, path, run)
-            if inspect.isawaitable(completed):
+            if _is_awaitable(completed):
                 return _checked(completed, message, path, run)
             if completed is None:
                 run.errors.append(GraphQLError(message, path=path.as_list()))
@@ -236,7 +251,7 @@ async def _object(fields: list[FieldPlan], source: Any, path: Path | None, run: 
             run.errors.append(located_error(error, plan.nodes, field_path.as_list()))
             values.append(_FAILED)
             null = null or _non_null(plan)
-    waiting = [i for i, value in enumerate(values) if inspect.isawaitable(value)]
+    waiting = [i for i, value in enumerate(values) if _is_awaitable(value)]
     if null:
         _abandon(values, waiting)
         raise _Null
@@ -263,7 +278,7 @@ async def _object(fields: list[FieldPlan], source: Any, path: Path | None, run: 
             run.errors.append(located_error(error, plan.nodes, paths[i].as_list()))
             values[i] = None
             null = null or _non_null(plan)
-    completing = [i for i, value in enumerate(values) if inspect.isawaitable(value)]
+    completing = [i for i, value in enumerate(values) if _is_awaitable(value)]
     if null:
         _abandon(values, completing)
         raise _Null
@@ -322,7 +337,7 @@ def _list(item: Callable, non_null_items: bool, value, path: Path, run: Run):
                 _abandon(completed, list(range(len(completed))))
                 raise _Null from None
             completed.append(None)
-    waiting = [i for i, done in enumerate(completed) if inspect.isawaitable(done)]
+    waiting = [i for i, done in enumerate(completed) if _is_awaitable(done)]
     return _list_items(completed, waiting, non_null_items) if waiting else completed
 
 
@@ -361,8 +376,7 @@ class CompiledPlans(SchemaExtension):
     async def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         plan = self.plans.get(context.query) if context.query else None
-        if plan is not None and not context.result and (
-                context.operation_name is None or context.operation_name == plan.operation.name.value):
+        if plan is not None and not context.result and plan.runs(context.operation_name, "POST"):
             context.result = await plan.execute(context.root_value, context.context, context.variables,
                                                 context.operation_extensions)
         yield

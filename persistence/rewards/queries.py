@@ -3,26 +3,26 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import BigInteger, Integer, bindparam, select, tuple_
 
-from persistence.database import Reader
+from persistence.database import Query, Reader
 from persistence.rows import rows_by_ids
 from persistence.tables import redemptions, rewards
 
 
-def _after(columns: tuple, values: tuple | None, descending: bool):
-    """Keyset condition: rows strictly after the cursor's sort key."""
-    if values is None:
-        return True
-    key = tuple_(*columns)
-    return key < tuple_(*values) if descending else key > tuple_(*values)
+ORDER = (rewards.c.sort_order, rewards.c.id)
+FIRST_PAGE = Query(select(rewards).where(rewards.c.active.is_(True)).order_by(*ORDER).limit(bindparam("limit")))
+PAGE_AFTER = Query(select(rewards).where(
+    rewards.c.active.is_(True), tuple_(*ORDER) > tuple_(bindparam("after_sort", type_=Integer),
+                                                        bindparam("after_id", type_=BigInteger)),
+).order_by(*ORDER).limit(bindparam("limit")))
 
 
 async def reward_page(reader: Reader, after: tuple[int, int] | None, limit: int) -> list:
-    order = (rewards.c.sort_order, rewards.c.id)
-    return list(await reader.execute(
-        select(rewards).where(rewards.c.active.is_(True), _after(order, after, descending=False))
-        .order_by(*order).limit(limit)))
+    """Active rewards by (sort order, id), after the cursor's key (keyset paging)."""
+    if after is None:
+        return await reader.fetch(FIRST_PAGE, limit=limit)
+    return await reader.fetch(PAGE_AFTER, after_sort=after[0], after_id=after[1], limit=limit)
 
 
 async def rewards_by_ids(reader: Reader, ids: Sequence[int]) -> dict[int, object]:

@@ -179,3 +179,25 @@ async def test_fresh_grocery_home(api):
     assert me["growthToNextTier"] == 2800  # 4000 − 1200
     assert me["pointsBalance"] == 120  # floor(120000 / 1000); the red gift has coupons only
     assert {b["code"] for b in me["benefits"]} == {"POINTS", "MEMBER_EVENTS", "MONTHLY_COUPONS", "BIRTHDAY_GIFT"}
+
+
+async def test_a_change_to_the_catalog_shows_at_the_next_request(api, database):
+    """The process holds the tiers and benefits; every change to them bumps catalog_version (triggers),
+    which a member's request reads with its session: the next request shows the change, without
+    another statement for the version."""
+    from sqlalchemy import delete, insert, update
+
+    from persistence.tables import benefits, tiers
+    token, _ = await api.login("catalog-change")
+    now = datetime(2026, 3, 2, 12, tzinfo=CST).isoformat()
+    assert {b["code"] for b in (await home(api, token, now))["benefits"]} == REGULAR_BENEFITS
+    async with database.transaction() as conn:
+        await conn.execute(insert(benefits).values(code="WELCOME_TEA", tier_code="regular", name="迎宾茶",
+                                                   description="", sort_order=99))
+    assert {b["code"] for b in (await home(api, token, now))["benefits"]} == REGULAR_BENEFITS | {"WELCOME_TEA"}
+    async with database.transaction() as conn:
+        await conn.execute(update(tiers).where(tiers.c.code == "silver").values(name="白银会员"))
+        await conn.execute(delete(benefits).where(benefits.c.code == "WELCOME_TEA"))
+    me = await home(api, token, now)
+    assert {b["code"] for b in me["benefits"]} == REGULAR_BENEFITS and me["nextTier"]["name"] == "白银会员"
+    assert (await tiers_by_code(api))["silver"]["name"] == "白银会员"
