@@ -19,7 +19,7 @@ import uuid
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-from cross_web import HTTPException
+from cross_web import HTTPException, StarletteRequestAdapter
 from graphql import specified_rules
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -41,7 +41,7 @@ from api.core.auth import (
 from api.core.context import Context
 from api.core.documents import DocumentRefused, PersistedDocuments
 from api.core.errors import log_unexpected, masked
-from api.members.loaders import MemberById
+from api.members.loaders import HOME_FIELDS, home_params, prime_member
 from api.schema import build_schema, register_plans
 from domain.access import parse_scopes
 from domain.clock import within_service_range
@@ -102,9 +102,10 @@ def client_ip(request: Request, settings: Settings) -> str | None:
     return chain[-1]
 
 
-async def identify(request: Request, services: Services, reader: Reader):
-    """The caller, and its session's row (with a member's member row, read in the same statement): a bearer
-    token naming a live session, or an active API key, or nobody. Credentials that do not hold make
+async def identify(request: Request, services: Services, reader: Reader, home: dict | None = None):
+    """The caller, and its session's row (with a member's member row, read in the same statement, and with
+    `home` their home's reads, see `api.members.loaders.home_params`): a bearer token naming a live
+    session, or an active API key, or nobody. Credentials that do not hold make
     nobody, with the reason (`Anonymous.why`): an operation that needs somebody then says TOKEN_EXPIRED
     (refresh) or UNAUTHENTICATED (sign in again), and why."""
     authorization = request.headers.get("authorization", "")
@@ -116,7 +117,7 @@ async def identify(request: Request, services: Services, reader: Reader):
             claims = read_access_token(services.settings.secret_key, token.strip(), services.clock.now())
         except InvalidToken:
             return Anonymous(INVALID_TOKEN), None
-        session = await live_session(reader, claims.session_token_id)
+        session = await live_session(reader, claims.session_token_id, home)
         if session is None:
             return Anonymous(ENDED), None
         if claims.expired:
@@ -142,7 +143,17 @@ TIMED_OUT = ("The request took longer than {seconds} s and was cut off. A change
              "it is never applied twice.")
 
 
+class RequestAdapter(StarletteRequestAdapter):
+    """Strawberry's view of a Starlette request, with the request itself (for its parsed operations)."""
+
+    @property
+    def request(self) -> Request:
+        return self._request
+
+
 class LoyaltyGraphQL(GraphQL):
+    request_adapter_class = RequestAdapter
+
     def __init__(self, services: Services):
         settings = services.settings
         super().__init__(build_schema(settings.limits, settings.is_production),
@@ -177,15 +188,17 @@ class LoyaltyGraphQL(GraphQL):
         reader = Reader(self.services.database)
         try:
             async with asyncio.timeout(settings.limits.timeout_seconds):
-                caller, session = await identify(request, self.services, reader)
+                now = request_time(request, self.services)
+                home = self.shows_home(await self.read_operations(request))
+                caller, session = await identify(request, self.services, reader,
+                                                 home_params(self.services.program, now) if home else None)
                 observability.CURRENT.get().caller = caller_kind(caller)
-                context = Context(services=self.services, reader=reader, caller=caller,
-                                  now=request_time(request, self.services), request_id=request_id,
-                                  client_ip=client_ip(request, settings))
+                context = Context(services=self.services, reader=reader, caller=caller, now=now,
+                                  request_id=request_id, client_ip=client_ip(request, settings))
                 if session is not None:
                     context.catalog_version = session.catalog_version
                     if isinstance(caller, MemberCaller):
-                        MemberById(context).prime(caller.member_id, session)
+                        prime_member(context, caller.member_id, session, home)
                 return await super().run(request, context=context)
         except TimeoutError:
             log.error("request %s: cut off after %s s", request_id, settings.limits.timeout_seconds)
@@ -201,14 +214,26 @@ class LoyaltyGraphQL(GraphQL):
             await reader.close()
 
     async def parse_http_body(self, request_adapter):
-        """Strictly: see `server.http`."""
-        if request_adapter.method == "GET":
-            data = query_parameters(request_adapter.query_params)
-        elif media_type(request_adapter.content_type) in JSON_TYPES:
-            data = decode_json(await request_adapter.get_body())
-        else:
-            raise HTTPException(415, "Send GraphQL requests as application/json.")
-        return operations(data, self.services.settings.limits.max_batch, self.documents)
+        return await self.read_operations(request_adapter.request)
+
+    async def read_operations(self, request: Request):
+        """The request's operations, read once, strictly (see `server.http`): before the caller is
+        identified, so that what a registered operation will show can be read with the session."""
+        state = request.scope["state"]
+        if "operations" not in state:
+            if request.method == "GET":
+                data = query_parameters(request.query_params)
+            elif media_type(request.headers.get("content-type")) in JSON_TYPES:
+                data = decode_json(await request.body())
+            else:
+                raise HTTPException(415, "Send GraphQL requests as application/json.")
+            state["operations"] = operations(data, self.services.settings.limits.max_batch, self.documents)
+        return state["operations"]
+
+    def shows_home(self, requested) -> bool:
+        """Whether the request is one registered operation that shows the signed-in member's home fields."""
+        plan = self.schema.plans.get(requested.query) if not isinstance(requested, list) else None
+        return plan is not None and any(plan.selects("me", name) for name in HOME_FIELDS)
 
     async def execute_operation(self, request, request_adapter, request_data, context, root_value, sub_response):
         """A JSON array of operations (batching, at most `LOYALTY_MAX_BATCH`) is priced as a whole against

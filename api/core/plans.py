@@ -94,10 +94,15 @@ class Plan:
         if root is None:
             raise Unsupported("no root type")
         self.fields = _compile_selections(schema, root, [operation.selection_set], self.fragments)
+        self.paths = _paths(operation.selection_set, self.fragments, ())
         if operation.operation == OperationType.MUTATION and len(self.fields) > 1:
             raise Unsupported("mutations run their root fields one at a time")
         if operation.operation == OperationType.SUBSCRIPTION:
             raise Unsupported("subscriptions")
+
+    def selects(self, *path: str) -> bool:
+        """Whether the operation asks for the field at `path` (field names from the root)."""
+        return path in self.paths
 
     def runs(self, operation_name: str | None, method: str) -> bool:
         """Whether a request naming `operation_name` runs this plan (GET runs queries only: strawberry
@@ -116,6 +121,21 @@ class Plan:
         except _Null:
             data = None
         return ExecutionResult(data=data, errors=run.errors or None)
+
+
+def _paths(selection_set, fragments, prefix: tuple) -> set[tuple[str, ...]]:
+    """Every field's path of names (through fragments) in a selection set."""
+    found: set[tuple[str, ...]] = set()
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            path = (*prefix, selection.name.value)
+            found.add(path)
+            if selection.selection_set is not None:
+                found |= _paths(selection.selection_set, fragments, path)
+        else:
+            inner = fragments[selection.name.value] if isinstance(selection, FragmentSpreadNode) else selection
+            found |= _paths(inner.selection_set, fragments, prefix)
+    return found
 
 
 def _collect(schema, parent: GraphQLObjectType, selection_sets, fragments, into: dict[str, list[FieldNode]]) -> None:

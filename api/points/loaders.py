@@ -17,6 +17,11 @@ class ExpiringPoints(Loader):
 
     async def batch_load_fn(self, member_ids):
         context = self.context
-        until = context.program.calendar.days_later_end(context.now, context.program.expiring_soon_days)
-        found = await queries.points_expiring_soon(self.reader, list(member_ids), context.now, until)
+        found = await queries.points_expiring_soon(self.reader, list(member_ids), context.now,
+                                                   expiring_until(context.program, context.now))
         return [found.get(m) for m in member_ids]
+
+
+def expiring_until(program, now):
+    """The end of the window whose lapsing points show as expiring soon."""
+    return program.calendar.days_later_end(now, program.expiring_soon_days)

@@ -6,8 +6,8 @@ from typing import Sequence
 
 from sqlalchemy import BigInteger, and_, bindparam, func, select
 
-from domain.vocabulary import CouponStatus
 from domain.clock import validity_cutoff
+from domain.vocabulary import CouponStatus
 from persistence.database import LAST_ID, Query, Reader
 from persistence.rows import rows_by_ids
 from persistence.tables import UtcDateTime, coupons

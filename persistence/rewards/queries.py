@@ -9,7 +9,6 @@ from persistence.database import Query, Reader
 from persistence.rows import rows_by_ids
 from persistence.tables import redemptions, rewards
 
-
 ORDER = (rewards.c.sort_order, rewards.c.id)
 FIRST_PAGE = Query(select(rewards).where(rewards.c.active.is_(True)).order_by(*ORDER).limit(bindparam("limit")))
 PAGE_AFTER = Query(select(rewards).where(
