@@ -1,7 +1,7 @@
 """Mapping rows to domain dataclasses whose fields are named as the columns are, and reading rows by id."""
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import fields
 from typing import Sequence, TypeVar
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -27,7 +27,7 @@ _UPDATES: dict[tuple[str, tuple[str, ...]], Query] = {}
 
 async def insert_model(conn: AsyncConnection, table: Table, obj: T) -> T:
     """Insert a dataclass and set its new id (one built-once statement per table and set of fields)."""
-    values = {k: v for k, v in asdict(obj).items() if k != "id"}
+    values = {f.name: getattr(obj, f.name) for f in fields(obj) if f.name != "id"}  # asdict() deep-copies each
     key = (table.name, tuple(values))
     query = _INSERTS.get(key)
     if query is None:

@@ -10,6 +10,7 @@ same idempotency key replays it.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hmac
 import ipaddress
 import logging
@@ -423,7 +424,20 @@ def served_app() -> Starlette:
     as production or development wants."""
     settings = Settings.from_env()
     configure_logging(settings.is_production)
-    return create_app(settings)
+    app = create_app(settings)
+    quiet_garbage_collector()
+    return app
+
+
+def quiet_garbage_collector() -> None:
+    """What the process built to start (the schema, its plans, the program, the modules) is moved out of
+    the collector's sight (`gc.freeze`), and the youngest generation is collected every 50,000
+    allocations instead of 700: a request allocates thousands of short-lived objects, which reference
+    counting frees, and collecting every few hundred of them walked everything young each time
+    (MemberHome at 16 connections: a fifth of the CPU per request, and most of the p99)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
