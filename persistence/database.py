@@ -234,6 +234,28 @@ def _rows(result) -> list:
     return list(result) if result.returns_rows else []
 
 
+async def run_many(conn: AsyncConnection, query: Query, params: list[dict[str, Any]]) -> None:
+    """`query` (an INSERT, UPDATE or DELETE) once for each of `params`, in a write transaction: on
+    PostgreSQL in one round trip (asyncpg's executemany)."""
+    if not params:
+        return
+    sync = conn.sync_connection
+    driver = sync.connection.driver_connection if conn.dialect.name == "postgresql" else None
+    if driver is None or not driver.is_in_transaction():
+        await conn.execute(query.statement, params)
+        return
+    compiled = query.compiled(conn.dialect)
+    arguments = [compiled.arguments(each) for each in params]
+    sync.dispatch.before_cursor_execute(sync, None, compiled.sql, arguments, None, True)
+    try:
+        await driver.executemany(compiled.sql, arguments)
+    except asyncpg.PostgresError:
+        raise
+    except BaseException:
+        await conn.invalidate()
+        raise
+
+
 class Reader:
     """A request's reads, and the one pooled connection the request holds at a time.
 
@@ -319,7 +341,10 @@ def connection_dropped(exc: BaseException) -> bool:
     """The connection was dead when used (through SQLAlchemy or straight on asyncpg)."""
     if isinstance(exc, DBAPIError):
         return exc.connection_invalidated
-    return isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError))
+    # InternalClientError: asyncpg found the connection mid-way through an operation it never finished
+    # (the server ended it while a message was on the way).
+    return isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+                            ConnectionError))
 
 
 def is_unavailable(exc: BaseException) -> bool:

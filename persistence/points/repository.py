@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, insert, select, update
+from sqlalchemy import BigInteger, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.clock import validity_cutoff
 from domain.model import LedgerEntry, PointsLot
-from persistence.database import Query, run_query
+from persistence.database import Query, run_many, run_query
 from persistence.rows import columns_of, insert_model, to_model
 from persistence.tables import UtcDateTime, point_entries, points_lots
 from persistence.validity import still_valid
@@ -19,6 +19,9 @@ SPENDABLE = Query(select(*columns_of(points_lots, PointsLot))
                   .where(points_lots.c.member_id == bindparam("member_id"), points_lots.c.remaining > 0,
                          still_valid(points_lots.c.expires_at, bindparam("cutoff", type_=UtcDateTime)))
                   .order_by(points_lots.c.expires_at, points_lots.c.id).with_for_update())
+
+TAKE_FROM_LOT = Query(update(points_lots).where(points_lots.c.id == bindparam("lot_id"))
+                      .values(remaining=points_lots.c.remaining - bindparam("amount", type_=BigInteger)))
 
 
 class SqlPointsRepository:
@@ -50,12 +53,6 @@ class SqlPointsRepository:
         return [to_model(PointsLot, row) for row in rows]
 
     async def take_from_lots(self, taken: list[tuple[PointsLot, int]]) -> None:
-        """One UPDATE for the whole plan; the CHECK on `remaining` refuses any lot taken below zero."""
-        if not taken:
-            return
-        amounts = {lot.id: amount for lot, amount in taken}
-        await self.conn.execute(
-            update(points_lots)
-            .where(points_lots.c.id.in_(amounts))
-            .values(remaining=points_lots.c.remaining - case(amounts, value=points_lots.c.id))
-        )
+        """One UPDATE per lot, sent together (one round trip on PostgreSQL); the CHECK on `remaining`
+        refuses any lot taken below zero."""
+        await run_many(self.conn, TAKE_FROM_LOT, [{"lot_id": lot.id, "amount": amount} for lot, amount in taken])
