@@ -1,6 +1,7 @@
 """The unit of work: one write transaction and the repositories that share it."""
 from __future__ import annotations
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from domain.errors import WriteConflict
@@ -19,8 +20,14 @@ from persistence.sessions.repository import SqlSessionRepository
 from persistence.staff.audit import SqlAuditRepository
 from persistence.staff.repository import SqlApiKeyRepository, SqlStaffRepository
 
+CONFLICTS = ("23505", "40P01", "40001")  # unique violation, deadlock, serialization failure
+
 
 def _is_conflict(exc: BaseException) -> bool:
+    """A write that lost a race: run it again (`domain.service`). Statements straight on asyncpg raise its
+    own errors (`persistence.database.Query`), the others SQLAlchemy's."""
+    if isinstance(exc, asyncpg.PostgresError):
+        return exc.sqlstate in CONFLICTS
     if isinstance(exc, IntegrityError):
         return "UNIQUE" in str(exc.orig).upper() or "unique" in type(exc.orig).__name__.lower() or "duplicate" in str(exc.orig).lower()
     if isinstance(exc, DBAPIError):
