@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from domain.jobs import expire_points, retain_tiers  # noqa: E402
-from domain.program import load_program  # noqa: E402
+from domain.program import Program, load_program  # noqa: E402
 from persistence.database import Database  # noqa: E402
 from persistence.integrity import find_discrepancies  # noqa: E402
 from persistence.migrate import upgrade  # noqa: E402
@@ -273,16 +273,23 @@ async def check_retention(snapshot: AsyncConnection, now, processed: int, report
     report.expect("retention: tiers still due", 0, c.still_due)
 
 
+async def populate(database: Database, program: Program, members: int, lots: int, day: date,
+                   report: Report) -> None:
+    """Migrate the empty `database` and load `members` members of `lots` lots each as they stand when the
+    jobs run at `day` 00:10 local (see LOAD_MEMBERS), then VACUUM ANALYZE. bench/serve.py loads with it too."""
+    calendar = program.calendar
+    now = calendar.start_of_day(day) + RUN_AFTER_MIDNIGHT
+    await upgrade(database, program)
+    await load(database, members, lots, calendar.end_of_day(day - timedelta(days=1)), now - timedelta(days=1), report)
+
+
 async def run(url: str, members: int, lots: int) -> Report:
     program = load_program(ROOT / "programs" / "standard.toml")
-    calendar = program.calendar
-    now = calendar.start_of_day(DAY) + RUN_AFTER_MIDNIGHT
+    now = program.calendar.start_of_day(DAY) + RUN_AFTER_MIDNIGHT
     report = Report()
     database = Database(url)
     try:
-        await upgrade(database, program)
-        await load(database, members, lots, calendar.end_of_day(DAY - timedelta(days=1)), now - timedelta(days=1),
-                   report)
+        await populate(database, program, members, lots, DAY, report)
         async with database.read_engine.connect() as conn:
             size = (await conn.execute(text("SELECT pg_database_size(current_database())"))).scalar_one()
         print(f"{members:,} members × {lots} lots, jobs at {now.isoformat()}, database {size / 2**30:.2f} GiB")

@@ -35,6 +35,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from api.core import observability
+from api.core.access import PUBLIC_QUERIES
 from api.core.auth import (
     ENDED, EXPIRED, INVALID_KEY, INVALID_TOKEN, MEMBER_AUDIENCE, Anonymous, IntegrationCaller, InvalidToken,
     MemberCaller, StaffCaller, hash_api_key, read_access_token,
@@ -190,9 +191,13 @@ class LoyaltyGraphQL(GraphQL):
         try:
             async with asyncio.timeout(settings.limits.timeout_seconds):
                 now = request_time(request, self.services)
-                home = self.shows_home(await self.read_operations(request))
-                caller, session = await identify(request, self.services, reader,
-                                                 home_params(self.services.program, now) if home else None)
+                plan = self.plan_of(await self.read_operations(request))
+                if plan is not None and plan.only(PUBLIC_QUERIES):
+                    caller, session, home = Anonymous(), None, False
+                else:
+                    home = plan is not None and any(plan.selects("me", name) for name in HOME_FIELDS)
+                    caller, session = await identify(request, self.services, reader,
+                                                     home_params(self.services.program, now) if home else None)
                 observability.CURRENT.get().caller = caller_kind(caller)
                 context = Context(services=self.services, reader=reader, caller=caller, now=now,
                                   request_id=request_id, client_ip=client_ip(request, settings))
@@ -231,10 +236,13 @@ class LoyaltyGraphQL(GraphQL):
             state["operations"] = operations(data, self.services.settings.limits.max_batch, self.documents)
         return state["operations"]
 
-    def shows_home(self, requested) -> bool:
-        """Whether the request is one registered operation that shows the signed-in member's home fields."""
-        plan = self.schema.plans.get(requested.query) if not isinstance(requested, list) else None
-        return plan is not None and any(plan.selects("me", name) for name in HOME_FIELDS)
+    def plan_of(self, requested):
+        """The plan of a request that is one registered operation: what it reads is known before anything
+        runs (whether it needs the caller at all; whether it shows the member's home fields)."""
+        if isinstance(requested, list) or not isinstance(requested.query, str):
+            return None
+        plan = self.schema.plans.get(requested.query)
+        return plan if plan is not None and plan.runs(requested.operation_name, "POST") else None
 
     async def execute_operation(self, request, request_adapter, request_data, context, root_value, sub_response):
         """A JSON array of operations (batching, at most `LOYALTY_MAX_BATCH`) is priced as a whole against

@@ -92,6 +92,10 @@ def may_see(caller: Caller, kind: str, owner_id: int | None) -> bool:
     return False
 
 
+# Queries whose answers are the same whoever asks (the program's catalog): a registered operation asking
+# for these alone is answered without reading the caller's session, whatever token it carries.
+PUBLIC_QUERIES = frozenset({"tiers", "rewards"})
+
 # Who may call a mutation, declared on it (`@mutation(MEMBERS)`, api.core.mutations): checked before the
 # resolver runs; anyone else is refused (UNAUTHENTICATED, TOKEN_EXPIRED or FORBIDDEN).
 MEMBERS = require_member

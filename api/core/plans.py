@@ -100,6 +100,11 @@ class Plan:
         if operation.operation == OperationType.SUBSCRIPTION:
             raise Unsupported("subscriptions")
 
+    def only(self, root_fields) -> bool:
+        """Whether a query asks for nothing but `root_fields`."""
+        return self.operation.operation == OperationType.QUERY and all(
+            plan.name in root_fields or plan.name == "__typename" for plan in self.fields)
+
     def selects(self, *path: str) -> bool:
         """Whether the operation asks for the field at `path` (field names from the root)."""
         return path in self.paths

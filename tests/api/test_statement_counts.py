@@ -180,3 +180,9 @@ async def test_reward_catalog_costs_the_same_with_1_and_50_rewards(api, database
     assert len(data["rewards"]["edges"]) == 50
     assert data["rewards"]["pageInfo"]["hasNextPage"] is False
     check_count("RewardCatalog", one, fifty)
+    # The app sends its token with every request: the catalog is the same whoever asks, so the session
+    # is not read for it (a bad token changes nothing either).
+    token, _ = await api.login("catalog-reader")
+    with_token, signed_in = await measured(api, database, "RewardCatalog", {"first": 50}, token=token)
+    _, bad_token = await measured(api, database, "RewardCatalog", {"first": 50}, token="not-a-token")
+    assert (with_token, signed_in, bad_token) == (fifty, data, data)
