@@ -19,7 +19,7 @@ from api.notifications.loaders import NotificationPage
 from api.notifications.types import Notification, NotificationConnection
 from api.points.loaders import ExpiringPoints, PointEntryPage
 from api.points.types import PointEntry, PointEntryConnection, PointsExpiringSoon
-from api.tiers.loaders import tier_catalog
+from api.tiers.loaders import current_tier_catalog, tier_catalog
 from api.tiers.types import Benefit, Tier
 from persistence.personal_data import phone_place
 
@@ -50,31 +50,39 @@ class Member(Node):
     pk: strawberry.Private[int]
     tier_code: strawberry.Private[str]
 
-    async def _tier_rows(self, info: strawberry.Info):
-        """The member's tier and the one above (None at the top), and the catalog."""
-        catalog = await tier_catalog(info.context)
-        tier = next(row for row in catalog.ladder if row.code == self.tier_code)
-        return tier, next((row for row in catalog.ladder if row.level > tier.level), None), catalog
+    def _with_tiers(self, info: strawberry.Info, answer):
+        """`answer(tier, the tier above or None, catalog)`: at once when the request holds the current
+        catalog (its version came with the session), else once the catalog is read (an awaitable, which
+        the executor waits for)."""
+        def given(catalog):
+            tier = next(row for row in catalog.ladder if row.code == self.tier_code)
+            return answer(tier, next((row for row in catalog.ladder if row.level > tier.level), None), catalog)
+
+        catalog = current_tier_catalog(info.context)
+        if catalog is not None:
+            return given(catalog)
+
+        async def later():
+            return given(await tier_catalog(info.context))
+        return later()
 
     @strawberry.field
-    async def tier(self, info: strawberry.Info) -> Tier:
-        tier, _, _ = await self._tier_rows(info)
-        return Tier.from_row(tier)
+    def tier(self, info: strawberry.Info) -> Tier:
+        return self._with_tiers(info, lambda tier, above, catalog: Tier.from_row(tier))
 
     @strawberry.field(description="The tier above; null at the top.")
-    async def next_tier(self, info: strawberry.Info) -> Tier | None:
-        _, above, _ = await self._tier_rows(info)
-        return Tier.from_row(above) if above is not None else None
+    def next_tier(self, info: strawberry.Info) -> Tier | None:
+        return self._with_tiers(info, lambda tier, above, catalog: Tier.from_row(above) if above is not None else None)
 
     @strawberry.field(description="nextTier.growthThreshold − growthValue; null at the top tier.")
-    async def growth_to_next_tier(self, info: strawberry.Info) -> int | None:
-        _, above, _ = await self._tier_rows(info)
-        return max(0, above.growth_threshold - self.growth_value) if above is not None else None
+    def growth_to_next_tier(self, info: strawberry.Info) -> int | None:
+        return self._with_tiers(info, lambda tier, above, catalog: max(0, above.growth_threshold - self.growth_value)
+                                if above is not None else None)
 
     @strawberry.field(description="Benefits of the member's tier, including those of lower tiers.")
-    async def benefits(self, info: strawberry.Info) -> list[Benefit]:
-        tier, _, catalog = await self._tier_rows(info)
-        return [Benefit.from_row(row) for row in catalog.benefits_up_to(tier.level)]
+    def benefits(self, info: strawberry.Info) -> list[Benefit]:
+        return self._with_tiers(info, lambda tier, above, catalog: [
+            Benefit.from_row(row) for row in catalog.benefits_up_to(tier.level)])
 
     @strawberry.field
     async def points_expiring_soon(self, info: strawberry.Info) -> PointsExpiringSoon | None:

@@ -13,6 +13,12 @@ class BenefitById(ById):
     fetch = queries.benefits_by_ids
 
 
+def current_tier_catalog(context) -> TierCatalog | None:
+    """The held catalog if this request knows it to be current (its version came with the session)."""
+    held = context.services.program_data.get(TierCatalog)
+    return held if held is not None and held.version == context.catalog_version else None
+
+
 async def tier_catalog(context) -> TierCatalog:
     """The tiers and benefits, held by the process and read again only when `catalog_version` says they
     changed. A member's or staff member's request knows the version already (read with its session:
