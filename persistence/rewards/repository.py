@@ -29,11 +29,12 @@ class SqlRewardRepository:
         return reward
 
     async def take_one(self, reward_id: int) -> bool:
-        """One of the reward's stock, decided on its row as it is now: taken from a limited stock, or
-        none needed (unlimited). What the reward looked like when read picks which to try first, so that
-        it is one statement unless the stock changed kind in between."""
-        tries = (UNLIMITED, TAKE_ONE) if self._unlimited.get(reward_id) else (TAKE_ONE, UNLIMITED)
-        for query in tries:
+        """One of the reward's stock: none needed if the reward, as this unit of work read it, had no
+        limit (the redemption counts as made when it was read: a limit set since applies to later ones);
+        else taken from the stock as it is now, or none needed if the limit was lifted meanwhile."""
+        if self._unlimited.get(reward_id):
+            return True
+        for query in (TAKE_ONE, UNLIMITED):
             if await run_query(self.conn, query, {"reward_id": reward_id}):
                 return True
         return False
