@@ -127,8 +127,9 @@ LAST_ID = 2**63 - 1  # `id < coalesce(:after_id, LAST_ID)`: a keyset page from t
 
 
 class Query:
-    """A read statement built once (at import), with named parameters (`bindparam`), run on every request
-    that needs it: `await reader.fetch(QUERY, name=value, …)`.
+    """A statement built once (at import), with named parameters (`bindparam`), run on every request that
+    needs it: a read through the request's reader (`await reader.fetch(QUERY, name=value, …)`), a write
+    on its unit of work's connection (`run_query`, `run_many`).
 
     On PostgreSQL it goes to asyncpg itself, as a prepared statement that asyncpg keeps per connection:
     SQLAlchemy compiles it once per process, and its parameters and rows go through the column types'

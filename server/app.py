@@ -107,9 +107,9 @@ def client_ip(request: Request, settings: Settings) -> str | None:
 async def identify(request: Request, services: Services, reader: Reader, home: dict | None = None):
     """The caller, and its session's row (with a member's member row, read in the same statement, and with
     `home` their home's reads, see `api.members.loaders.home_params`): a bearer token naming a live
-    session, or an active API key, or nobody. Credentials that do not hold make
-    nobody, with the reason (`Anonymous.why`): an operation that needs somebody then says TOKEN_EXPIRED
-    (refresh) or UNAUTHENTICATED (sign in again), and why."""
+    session, or an active API key, or nobody. Credentials that do not hold make nobody, with the reason
+    (`Anonymous.why`): an operation that needs somebody then says TOKEN_EXPIRED (refresh) or
+    UNAUTHENTICATED (sign in again), and why."""
     authorization = request.headers.get("authorization", "")
     if authorization:
         scheme, _, token = authorization.partition(" ")
@@ -281,7 +281,6 @@ class LoyaltyGraphQL(GraphQL):
         observability.operation_done(name, outcome(result, len(stats.user_errors) > answered_user_errors),
                                      time.perf_counter() - started)
         return result
-
 
     async def run_plan(self, plan, checked, request_data, context) -> ExecutionResult:
         """A registered operation by its compiled plan (`api.core.plans`), with what strawberry's execution

@@ -280,16 +280,8 @@ async def _object(fields: list[FieldPlan], source: Any, path: Path | None, run: 
     if null:
         _abandon(values, waiting)
         raise _Null
-    if waiting:
-        for i, outcome in zip(waiting, await _all(values[i] for i in waiting)):
-            if isinstance(outcome, BaseException):
-                run.errors.append(located_error(outcome, fields[i].nodes, paths[i].as_list()))
-                values[i] = _FAILED
-                null = null or _non_null(fields[i])
-            else:
-                values[i] = outcome
-        if null:
-            raise _Null
+    if waiting and await _settle(waiting, values, fields, paths, run, _FAILED):
+        raise _Null
     for i, plan in enumerate(fields):
         if values[i] is _FAILED:
             values[i] = None
@@ -307,20 +299,26 @@ async def _object(fields: list[FieldPlan], source: Any, path: Path | None, run: 
     if null:
         _abandon(values, completing)
         raise _Null
-    if completing:
-        for i, outcome in zip(completing, await _all(values[i] for i in completing)):
-            if isinstance(outcome, _Null):
-                values[i] = None
-                null = null or _non_null(fields[i])
-            elif isinstance(outcome, BaseException):
-                run.errors.append(located_error(outcome, fields[i].nodes, paths[i].as_list()))
-                values[i] = None
-                null = null or _non_null(fields[i])
-            else:
-                values[i] = outcome
-        if null:
-            raise _Null
+    if completing and await _settle(completing, values, fields, paths, run, None):
+        raise _Null
     return {plan.key: value for plan, value in zip(fields, values)}
+
+
+async def _settle(indexes: list[int], values: list, fields: list[FieldPlan], paths: list[Path], run: Run,
+                  failed: Any) -> bool:
+    """`values[i]` awaited for each of `indexes`, together. An error is its field's (recorded, the value
+    becomes `failed`); a null carried up from inside (_Null, its error recorded already) makes the field
+    null. True when a non-null field became null: then so does the object."""
+    null = False
+    for i, outcome in zip(indexes, await _all(values[i] for i in indexes)):
+        if isinstance(outcome, BaseException):
+            if not isinstance(outcome, _Null):
+                run.errors.append(located_error(outcome, fields[i].nodes, paths[i].as_list()))
+            values[i] = failed
+            null = null or _non_null(fields[i])
+        else:
+            values[i] = outcome
+    return null
 
 
 async def _all(awaitables) -> list:
