@@ -262,46 +262,35 @@ _FAILED = object()
 
 async def _object(fields: list[FieldPlan], source: Any, path: Path | None, run: Run) -> dict:
     """The fields of one object: all resolved first (so that their loaders batch), awaited together, then
-    completed, the sub-objects of all of them together again. An error is recorded at its field, whose
-    value becomes null; a null in a non-null field makes this whole object null (_Null)."""
+    completed, the sub-objects of all of them together again."""
+    paths = [Path(path, plan.key, plan.parent.name) for plan in fields]
+    resolved = await _each(fields, paths, run, _FAILED, lambda i, plan: _resolve(plan, source, paths[i], run))
+    completed = await _each(fields, paths, run, None, lambda i, plan: None if resolved[i] is _FAILED
+                            else plan.complete(resolved[i], paths[i], run))
+    return {plan.key: value for plan, value in zip(fields, completed)}
+
+
+async def _each(fields: list[FieldPlan], paths: list[Path], run: Run, failed: Any, step: Callable) -> list:
+    """`step(i, plan)` for every field, then what they left to wait for, together. An error is its field's
+    (recorded, the value becomes `failed`); a null carried up from inside (_Null) makes the field null; a
+    non-null field that ends null makes the whole object null (_Null)."""
     values: list[Any] = []
-    paths: list[Path] = []
     null = False
-    for plan in fields:
-        field_path = Path(path, plan.key, plan.parent.name)
-        paths.append(field_path)
+    for i, plan in enumerate(fields):
         try:
-            values.append(_resolve(plan, source, field_path, run))
-        except Exception as error:  # noqa: BLE001 - a resolver's error is its field's, as in graphql-core
-            run.errors.append(located_error(error, plan.nodes, field_path.as_list()))
-            values.append(_FAILED)
+            values.append(step(i, plan))
+        except Exception as error:  # noqa: BLE001 - a resolver's or a completion's error is its field's
+            if not isinstance(error, _Null):
+                run.errors.append(located_error(error, plan.nodes, paths[i].as_list()))
+            values.append(failed)
             null = null or _non_null(plan)
     waiting = [i for i, value in enumerate(values) if _is_awaitable(value)]
     if null:
         _abandon(values, waiting)
         raise _Null
-    if waiting and await _settle(waiting, values, fields, paths, run, _FAILED):
+    if waiting and await _settle(waiting, values, fields, paths, run, failed):
         raise _Null
-    for i, plan in enumerate(fields):
-        if values[i] is _FAILED:
-            values[i] = None
-            continue
-        try:
-            values[i] = plan.complete(values[i], paths[i], run)
-        except _Null:
-            values[i] = None
-            null = null or _non_null(plan)
-        except Exception as error:  # noqa: BLE001 - a value that cannot be completed: its field's error
-            run.errors.append(located_error(error, plan.nodes, paths[i].as_list()))
-            values[i] = None
-            null = null or _non_null(plan)
-    completing = [i for i, value in enumerate(values) if _is_awaitable(value)]
-    if null:
-        _abandon(values, completing)
-        raise _Null
-    if completing and await _settle(completing, values, fields, paths, run, None):
-        raise _Null
-    return {plan.key: value for plan, value in zip(fields, values)}
+    return values
 
 
 async def _settle(indexes: list[int], values: list, fields: list[FieldPlan], paths: list[Path], run: Run,
