@@ -15,9 +15,10 @@ as strawberry's default resolver would. Only what a plan cannot express falls ba
 interfaces and unions, directives, and mutations with more than one root field (run one at a time).
 tests/api/test_plans.py runs every registered operation both ways and compares the answers.
 
-A plan runs inside strawberry's execution (`CompiledPlans.on_execute` sets the result, which
-strawberry then treats as graphql-core's), so parsing, validation, cost, error masking and the
-request's log line are the same whichever way an operation ran.
+A request that is one registered operation runs its plan without strawberry's execution
+(`server.app.LoyaltyGraphQL.run_plan`, which does the same checks, error masking and cost report); an
+operation of a batch runs it inside strawberry's execution (`CompiledPlans.on_execute` sets the result,
+which strawberry then treats as graphql-core's). Either way the answer is what graphql-core's would be.
 """
 from __future__ import annotations
 
