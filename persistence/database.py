@@ -207,32 +207,17 @@ def _row_class(names: tuple[str, ...]):
 
 async def run_query(conn: AsyncConnection, query: Query, params: dict[str, Any]) -> list:
     """`query`'s rows on `conn`: a reader's connection, or a write transaction's (an INSERT, UPDATE or
-    DELETE answers its RETURNING rows). SQLAlchemy begins a write transaction with the first statement
-    it sends, so that one goes through SQLAlchemy; the rest of the transaction's go straight to asyncpg."""
-    if conn.dialect.name != "postgresql":
-        return _rows(await conn.execute(query.statement, params))
-    sync = conn.sync_connection
-    raw = sync.connection if not (sync.invalidated or sync.closed) else await conn.get_raw_connection()
-    driver = raw.driver_connection
-    if not driver.is_in_transaction() and sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+    DELETE answers its RETURNING rows)."""
+    driver = await _straight(conn)
+    if driver is None:
         return _rows(await conn.execute(query.statement, params))
     compiled = query.compiled(conn.dialect)
     arguments = compiled.arguments(params)
-    sync.dispatch.before_cursor_execute(sync, None, compiled.sql, arguments, None, False)
-    try:
+    async with _sent(conn, compiled.sql, arguments, many=False):
         if compiled.results is None:
             await compiled.describe(driver, conn.dialect)
         records = await driver.fetch(compiled.sql, *arguments)
-    except asyncpg.PostgresError:
-        raise
-    except BaseException:  # cut off, or the connection died: the pool must not hand it out again
-        await conn.invalidate()
-        raise
     return compiled.rows(records)
-
-
-def _rows(result) -> list:
-    return list(result) if result.returns_rows else []
 
 
 async def run_many(conn: AsyncConnection, query: Query, params: list[dict[str, Any]]) -> None:
@@ -240,21 +225,47 @@ async def run_many(conn: AsyncConnection, query: Query, params: list[dict[str, A
     PostgreSQL in one round trip (asyncpg's executemany)."""
     if not params:
         return
-    sync = conn.sync_connection
-    driver = sync.connection.driver_connection if conn.dialect.name == "postgresql" else None
-    if driver is None or not driver.is_in_transaction():
+    driver = await _straight(conn)
+    if driver is None:
         await conn.execute(query.statement, params)
         return
     compiled = query.compiled(conn.dialect)
     arguments = [compiled.arguments(each) for each in params]
-    sync.dispatch.before_cursor_execute(sync, None, compiled.sql, arguments, None, True)
-    try:
+    async with _sent(conn, compiled.sql, arguments, many=True):
         await driver.executemany(compiled.sql, arguments)
+
+
+async def _straight(conn: AsyncConnection):
+    """The asyncpg connection under `conn` when a statement may go to it straight: on PostgreSQL, outside
+    any transaction (a reader's) or in one SQLAlchemy has begun. None otherwise: SQLite, or a write
+    transaction's first statement, which goes through SQLAlchemy so that it begins the transaction."""
+    if conn.dialect.name != "postgresql":
+        return None
+    sync = conn.sync_connection
+    raw = sync.connection if not (sync.invalidated or sync.closed) else await conn.get_raw_connection()
+    driver = raw.driver_connection
+    if driver.is_in_transaction() or sync.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return driver
+    return None
+
+
+@asynccontextmanager
+async def _sent(conn: AsyncConnection, sql: str, arguments: list, many: bool) -> AsyncIterator[None]:
+    """A statement sent straight to asyncpg: counted as SQLAlchemy counts its own, and a connection cut
+    off mid-statement (or found dead) never handed out by the pool again."""
+    sync = conn.sync_connection
+    sync.dispatch.before_cursor_execute(sync, None, sql, arguments, None, many)
+    try:
+        yield
     except asyncpg.PostgresError:
         raise
     except BaseException:
         await conn.invalidate()
         raise
+
+
+def _rows(result) -> list:
+    return list(result) if result.returns_rows else []
 
 
 class Reader:
