@@ -89,12 +89,12 @@ def build_schema(limits: RequestLimits = RequestLimits(), production: bool = Fal
     return built
 
 
-def register_plans(built: strawberry.Schema, texts) -> None:
-    """Compile the plans of registered documents (`api.core.plans`); one that a plan cannot express keeps
-    running through graphql-core."""
-    for text in texts:
+def register_plans(built: strawberry.Schema, documents: dict) -> None:
+    """Compile the plans of registered documents (text → parsed document, `api.core.documents`); one that a
+    plan cannot express keeps running through graphql-core."""
+    for text, document in documents.items():
         if text not in built.plans:
-            plan = compile_plan(built._schema, text)
+            plan = compile_plan(built._schema, document)
             if plan is not None:
                 built.plans[text] = plan
 

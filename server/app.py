@@ -41,7 +41,7 @@ from api.core.auth import (
     MemberCaller, StaffCaller, hash_api_key, read_access_token,
 )
 from api.core.context import Context
-from api.core.documents import DocumentRefused, PersistedDocuments
+from api.core.documents import DocumentRefused, PersistedDocuments, registered_documents
 from api.core.errors import log_unexpected, masked
 from api.members.loaders import HOME_FIELDS, home_params, prime_member
 from api.schema import build_schema, register_plans
@@ -164,7 +164,7 @@ class LoyaltyGraphQL(GraphQL):
         self.graphiql_page = None if settings.is_production else graphiql_page()
         self.documents = PersistedDocuments.from_directory(settings.operations_dir, self.schema._schema,
                                                            settings.trusted_documents_only)
-        register_plans(self.schema, set(self.documents.registered.values()))
+        register_plans(self.schema, registered_documents(settings.operations_dir, self.schema._schema)[1])
 
     def encode_json(self, data) -> bytes:
         return encode_json(data)

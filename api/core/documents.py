@@ -20,13 +20,15 @@ app starts, so a broken operation file stops the start, not a client.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from graphql import (
-    FragmentDefinitionNode, FragmentSpreadNode, OperationDefinitionNode, Source, parse, print_ast, validate, visit,
+    DocumentNode, FragmentDefinitionNode, FragmentSpreadNode, OperationDefinitionNode, Source, parse, print_ast,
+    validate, visit,
 )
 from graphql.language import Visitor
 from strawberry.http import GraphQLRequestData
@@ -86,6 +88,23 @@ def operation_documents(text: str) -> dict[str, str]:
     return written
 
 
+@functools.lru_cache(maxsize=8)
+def registered_documents(folder: Path, schema) -> tuple[dict[str, str], dict[str, DocumentNode]]:
+    """The operations of `folder/*.graphql`: their texts by hash (as written and as printed), and each text's
+    parsed document, checked against `schema` once per process (every app of the process shares them)."""
+    by_hash: dict[str, str] = {}
+    parsed: dict[str, DocumentNode] = {}
+    for path in sorted(folder.glob("*.graphql")):
+        for name, text in operation_documents(path.read_text(encoding="utf-8")).items():
+            document = parse(text)
+            errors = validate(schema, document)
+            if errors:
+                raise ValueError(f"{path.name}: operation {name} does not validate: {errors[0].message}")
+            by_hash[sha256(text)] = by_hash[sha256(print_ast(document))] = text
+            parsed[text] = document
+    return by_hash, parsed
+
+
 class PersistedDocuments:
     """The registered documents by hash, and (unless only trusted documents are accepted) the documents
     clients registered through APQ, by hash, least recently used dropped first."""
@@ -98,16 +117,7 @@ class PersistedDocuments:
     @classmethod
     def from_directory(cls, folder: Path, schema, trusted_only: bool) -> "PersistedDocuments":
         """Every operation of `folder/*.graphql`, checked against `schema` (graphql-core's)."""
-        registered: dict[str, str] = {}
-        for path in sorted(folder.glob("*.graphql")):
-            for name, text in operation_documents(path.read_text(encoding="utf-8")).items():
-                document = parse(text)
-                errors = validate(schema, document)
-                if errors:
-                    raise ValueError(f"{path.name}: operation {name} does not validate: {errors[0].message}")
-                registered[sha256(text)] = text
-                registered[sha256(print_ast(document))] = text
-        return cls(registered, trusted_only)
+        return cls(registered_documents(folder, schema)[0], trusted_only)
 
     def resolve(self, data: GraphQLRequestData, document_id: object = None) -> GraphQLRequestData:
         """`data` with its document's text, found by its hash; DocumentRefused when it cannot be."""

@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterator
 from graphql import (
     ExecutionResult, FieldNode, FragmentDefinitionNode, FragmentSpreadNode, GraphQLError, GraphQLList, GraphQLNonNull,
     GraphQLObjectType, GraphQLSchema, InlineFragmentNode, OperationDefinitionNode, OperationType, is_leaf_type,
-    located_error, parse,
+    located_error,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from graphql.pyutils import Path, Undefined
@@ -367,9 +367,8 @@ async def _list_items(completed: list, waiting: list[int], non_null_items: bool)
     return completed
 
 
-def compile_plan(schema: GraphQLSchema, text: str) -> Plan | None:
-    """The plan of a document holding one operation; None for what only graphql-core runs."""
-    document = parse(text)
+def compile_plan(schema: GraphQLSchema, document) -> Plan | None:
+    """The plan of a (parsed) document holding one operation; None for what only graphql-core runs."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) != 1:
         return None
