@@ -18,6 +18,7 @@ from api.core.ids import from_global_id
 from api.core.mutations import staff_read
 from api.core.node import Node
 from api.core.plans import CompiledPlans, compile_plan
+from api.core.scalars import SCALAR_MAP
 from api.coupons import schema as coupons
 from api.members import schema as members
 from api.notifications import schema as notifications
@@ -81,7 +82,7 @@ def build_schema(limits: RequestLimits = RequestLimits(), production: bool = Fal
         mutation=Mutation,
         types=[t for area in AREAS for t in area.TYPES],
         config=StrawberryConfig(disable_field_suggestions=True,
-                                batching_config={"max_operations": limits.max_batch}),
+                                batching_config={"max_operations": limits.max_batch}, scalar_map=SCALAR_MAP),
         extensions=[lambda: RequestChecks(checks), MaskUnexpectedErrors, lambda: CompiledPlans(plans)],
     )
     built.checks = checks

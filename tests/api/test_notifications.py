@@ -10,6 +10,7 @@ from tests.conftest import counting_statements
 from tests.integration.jobs_harness import MARK_NOTIFICATIONS_READ, MY_NOTIFICATIONS
 
 NOW = "2026-03-02T12:00:00+08:00"
+SHOWN_NOW = "2026-03-02T12:00:00.000+08:00"  # as the API writes it: to the millisecond
 
 
 async def add_notifications(database, member_global_id: str, count: int) -> None:
@@ -50,7 +51,7 @@ async def test_paged_newest_first_with_counts(api, database):
     assert [e["node"]["title"] for e in rest["edges"]] == ["t2", "t1", "t0"]
     assert not rest["pageInfo"]["hasNextPage"]
     node = first["edges"][0]["node"]
-    assert (node["kind"], node["body"], node["createdAt"], node["readAt"]) == ("BONUS", "b4", "2026-03-01T08:04:00+08:00",
+    assert (node["kind"], node["body"], node["createdAt"], node["readAt"]) == ("BONUS", "b4", "2026-03-01T08:04:00.000+08:00",
                                                                               None)
 
 
@@ -63,7 +64,7 @@ async def test_marking_read_counts_down_and_keeps_the_first_read_time(api, datab
     assert later["data"]["markNotificationsRead"]["unreadCount"] == 1
     listed = await page(api, token)
     assert listed["unreadCount"] == 1
-    assert [e["node"]["readAt"] for e in listed["edges"]] == [NOW, NOW, None]
+    assert [e["node"]["readAt"] for e in listed["edges"]] == [SHOWN_NOW, SHOWN_NOW, None]
 
 
 async def test_refusals_mark_nothing(api, database):

@@ -41,7 +41,7 @@ async def test_first_days_of_the_birthday_month_once_a_year(api, database, progr
     gifts = await birthday_coupons(api, march)
     template = program.coupon_templates[program.birthday_gift.template]
     assert [(c["title"], c["minSpend"], c["discountAmount"], c["validUntil"], c["status"]) for c in gifts] == [
-        (template.title, template.min_spend, template.discount_amount, "2027-03-31T23:59:59+08:00", "AVAILABLE")]
+        (template.title, template.min_spend, template.discount_amount, "2027-03-31T23:59:59.000+08:00", "AVAILABLE")]
     told = await notices(api, march, "BIRTHDAY_GIFT")
     assert len(told) == 1 and template.title in told[0]["body"]
     assert await birthday_coupons(api, base_tier) == [] and await birthday_coupons(api, april) == []

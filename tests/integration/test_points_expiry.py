@@ -97,7 +97,7 @@ async def test_negative_balance_loses_nothing_to_expiry(api, database, program):
 async def test_leap_day_lot_expires_on_28_february(api, database, program):
     token, _ = await api.login("leap", now="2028-02-29T10:00:00+08:00")
     entries = await history(api, token)
-    assert entries[0]["expiresAt"] == "2029-02-28T23:59:59+08:00"
+    assert entries[0]["expiresAt"] == "2029-02-28T23:59:59.000+08:00"
     assert (await run_expiry(database, program, "2029-02-28T23:59:59+08:00")).processed == 0
     assert (await run_expiry(database, program, "2029-03-01T00:00:00+08:00")).processed == 1
 

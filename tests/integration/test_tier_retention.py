@@ -28,12 +28,12 @@ async def test_standard_example_gold_2500_becomes_silver_for_a_year(api, databas
     token, member = await api.login("gold-member", now="2026-03-01T09:00:00+08:00")
     await order(api, member, "g-1", 250000, "2026-03-01T10:00:00+08:00")  # ¥2500 → 2500 growth: gold
     me = await home(api, token, "2026-03-02T10:00:00+08:00")
-    assert (me["tier"]["code"], me["growthValue"], me["tierExpiresAt"]) == ("gold", 2500, "2027-03-01T10:00:00+08:00")
+    assert (me["tier"]["code"], me["growthValue"], me["tierExpiresAt"]) == ("gold", 2500, "2027-03-01T10:00:00.000+08:00")
     assert (await retain(database, program, "2027-03-01T09:59:59+08:00")).processed == 0
     assert (await retain(database, program, "2027-03-01T10:00:00+08:00")).processed == 1
     me = await home(api, token, "2027-03-01T10:00:00+08:00")
     # gold's deduction is 1000: 2500 → 1500, silver (500 ≤ 1500 < 2000), until 2028-03-01
-    assert (me["tier"]["code"], me["growthValue"], me["tierExpiresAt"]) == ("silver", 1500, "2028-03-01T10:00:00+08:00")
+    assert (me["tier"]["code"], me["growthValue"], me["tierExpiresAt"]) == ("silver", 1500, "2028-03-01T10:00:00.000+08:00")
 
 
 @pytest.mark.program("fresh-grocery")
