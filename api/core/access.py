@@ -23,20 +23,24 @@ def _denied(caller: Caller, what: str):
     return forbidden()
 
 
+# Why credentials did not hold → the code and message a client acts on: TOKEN_EXPIRED, refresh the token
+# (refreshAccessToken) and retry once; TOKEN_INVALID, sign in again; API_KEY_INVALID, fix the key. No
+# credentials at all is UNAUTHENTICATED. Under application/graphql-response+json each is an HTTP 401.
 WHY = {
-    ENDED: "This session has ended (signed out, or ended to keep the account safe): sign in again.",
-    INVALID_TOKEN: "This access token is not one this service issued: sign in again.",
-    INVALID_KEY: "This API key is unknown or has been revoked.",
+    EXPIRED: ("This access token has expired: get a new one with refreshAccessToken, then send the request again.",
+              "TOKEN_EXPIRED"),
+    ENDED: ("This session has ended (signed out, or ended to keep the account safe): sign in again.",
+            "TOKEN_INVALID"),
+    INVALID_TOKEN: ("This access token is not one this service issued: sign in again.", "TOKEN_INVALID"),
+    INVALID_KEY: ("This API key is unknown or has been revoked.", "API_KEY_INVALID"),
 }
 
 
 def _nobody(caller: Caller, message: str | None = None) -> ExpectedError:
-    """No caller: TOKEN_EXPIRED when a refresh would do, else UNAUTHENTICATED saying what went wrong."""
+    """No caller: why the credentials sent did not hold (`WHY`), else UNAUTHENTICATED saying what to send."""
     why = caller.why if isinstance(caller, Anonymous) else None
-    if why == EXPIRED:
-        return ExpectedError("This access token has expired: get a new one with refreshAccessToken.", "TOKEN_EXPIRED")
     if why in WHY:
-        return unauthenticated(WHY[why])
+        return ExpectedError(*WHY[why])
     return unauthenticated(message) if message else unauthenticated()
 
 

@@ -240,7 +240,7 @@ async def test_invalid_bearer_tokens_are_treated_as_anonymous(api, database, set
             return response.json()
 
         # An expired token of a live session is told to refresh; every other one to sign in again.
-        expected = "TOKEN_EXPIRED" if label == "expired" else "UNAUTHENTICATED"
+        expected = "TOKEN_EXPIRED" if label == "expired" else "TOKEN_INVALID"
         assert_refused(await post("MemberHome"), expected)
         assert_refused(await post("CheckIn", {"idempotencyKey": f"bad-{label}"}), expected)
         assert_refused(await post("RecordOrder", integration_variables(world)["RecordOrder"]), expected)
@@ -257,9 +257,9 @@ async def test_unknown_and_revoked_api_keys_are_treated_as_anonymous(api, databa
     before = await snapshot(database)
     for label, key in {"unknown": "lk_not-a-key-anyone-was-given", "revoked": api.api_key}.items():
         for name, variables in integration_variables(world).items():
-            assert_refused(await api.op(name, variables, api_key=key, now=MONDAY), "UNAUTHENTICATED")
-        # Anonymous rather than an integration: `me` is UNAUTHENTICATED, not FORBIDDEN.
-        assert_refused(await api.op("MemberHome", api_key=key), "UNAUTHENTICATED")
+            assert_refused(await api.op(name, variables, api_key=key, now=MONDAY), "API_KEY_INVALID")
+        # Anonymous rather than an integration: `me` says the key did not hold, not FORBIDDEN.
+        assert_refused(await api.op("MemberHome", api_key=key), "API_KEY_INVALID")
         hidden = await api.execute(NODE_QUERY, {"id": world["owned"]["Order"]}, api_key=key)
         assert hidden["data"] == {"node": None} and "errors" not in hidden, label
     assert await snapshot(database) == before

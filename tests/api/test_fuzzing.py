@@ -25,8 +25,8 @@ SCALARS = {
     "Date": st.one_of(st.dates().map(str), st.text(max_size=20)).map(nodes.String),
 }
 # What an answer's errors may say: refusals and expected errors, never an internal one.
-EXPECTED = {"BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED", "UNAUTHENTICATED", "FORBIDDEN",
-            "QUERY_TOO_COMPLEX", None}
+EXPECTED = {"BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED", "UNAUTHENTICATED", "TOKEN_INVALID",
+            "FORBIDDEN", "QUERY_TOO_COMPLEX", None}
 
 
 def drawn(strategy, count: int) -> list[str]:

@@ -123,7 +123,7 @@ async def test_deregistration_erases_the_person_and_keeps_the_books(api, databas
     assert entries[-1] == ("ADJUSTMENT", -balance) and len(entries) > 1   # forfeited; the ledger stays
     stored = await everything_stored(database)
     assert "13900139000" not in stored and "小王" not in stored
-    assert (await api.execute("{ me { id } }", token=token))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert (await api.execute("{ me { id } }", token=token))["errors"][0]["extensions"]["code"] == "TOKEN_INVALID"
     order = await api.integration("RecordOrder", {"input": {"memberId": member, "externalId": "leaving-2",
                                                             "amount": 1000, "channel": "APP", "paidAt": MON}}, now=MON)
     assert [e["code"] for e in order["recordOrder"]["userErrors"]] == ["NOT_FOUND"]

@@ -30,7 +30,7 @@ async def refresh(api, token: str) -> dict:
 async def signed_in(api, token: str) -> bool:
     result = await api.execute(ME, token=token)
     if "errors" in result:
-        assert [e["extensions"]["code"] for e in result["errors"]] in (["UNAUTHENTICATED"], ["TOKEN_EXPIRED"]), result
+        assert [e["extensions"]["code"] for e in result["errors"]] in (["TOKEN_INVALID"], ["TOKEN_EXPIRED"]), result
         return False
     return True
 
@@ -120,8 +120,9 @@ async def test_a_token_cannot_be_bent_to_another_session_or_kind(api, settings):
 
 async def test_each_reason_a_token_fails_is_its_own_answer(api, settings):
     """A client must tell "refresh the token" from "sign in again": an expired token of a live session is
-    TOKEN_EXPIRED, and refreshing then works; a token of an ended session, one not issued here, and no token
-    at all are UNAUTHENTICATED, each saying why."""
+    TOKEN_EXPIRED, and refreshing then works; a token of an ended session or one not issued here is
+    TOKEN_INVALID (sign in again), no token at all UNAUTHENTICATED, an unknown key API_KEY_INVALID, each
+    saying why."""
     session = await api.sign_in("reasons")
     sid = jwt.decode(session["accessToken"], options={"verify_signature": False})["sid"]
     expired = issue_access_token(settings.secret_key, MEMBER_AUDIENCE, sid,
@@ -136,12 +137,12 @@ async def test_each_reason_a_token_fails_is_its_own_answer(api, settings):
     renewed = await refresh(api, session["refreshToken"])
     assert await signed_in(api, renewed["accessToken"])
     code, message = await answer(token="not-a-token")
-    assert code == "UNAUTHENTICATED" and "not one this service issued" in message
+    assert code == "TOKEN_INVALID" and "not one this service issued" in message
     code, message = await answer()
     assert code == "UNAUTHENTICATED" and message.startswith("Sign in first")
     await api.execute(LOGOUT, token=renewed["accessToken"])
     for token in (renewed["accessToken"], expired):  # the session ended: refreshing cannot help
         code, message = await answer(token=token)
-        assert code == "UNAUTHENTICATED" and "session has ended" in message
+        assert code == "TOKEN_INVALID" and "session has ended" in message
     code, message = await answer(api_key="lk_no-such-key-was-ever-made")
-    assert code == "UNAUTHENTICATED" and "API key" in message
+    assert code == "API_KEY_INVALID" and "API key" in message

@@ -56,11 +56,11 @@ async def test_a_disabled_account_or_a_logged_out_session_stops_at_once(api, dat
     token = await staff_token(api, database, "bobby", "ADMIN")
     other = (await staff_login(api, "bobby"))["accessToken"]
     assert (await api.execute("mutation { logout { userErrors { code } } }", token=token))["data"]
-    assert code(await api.execute(WHO, token=token)) == "UNAUTHENTICATED"
+    assert code(await api.execute(WHO, token=token)) == "TOKEN_INVALID"
     assert code(await api.execute(WHO, token=other)) is None
     async with database.transaction() as conn:
         await conn.execute(update(staff).values(disabled_at=datetime.now(timezone.utc)))
-    assert code(await api.execute(WHO, token=other)) == "UNAUTHENTICATED"
+    assert code(await api.execute(WHO, token=other)) == "TOKEN_INVALID"
     assert [e["code"] for e in (await staff_login(api, "bobby"))["userErrors"]] == ["INVALID_CREDENTIALS"]
 
 
