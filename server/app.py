@@ -21,7 +21,8 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from cross_web import HTTPException, StarletteRequestAdapter
-from graphql import specified_rules
+from graphql import OperationType, specified_rules
+from graphql.utilities import get_operation_ast
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
@@ -54,10 +55,11 @@ from persistence.migrate import head_revision, migration_version
 from persistence.sessions.queries import live_session
 from persistence.staff.queries import active_api_key
 from persistence.tiers.queries import tier_codes
+from server.cors import Cors
 from server.graphiql import GRAPHIQL_FILES, graphiql_page
 from server.http import (
-    JSON_TYPES, REQUEST_ID_HEADER, decode_json, encode_json, error_response, media_type, operations, query_parameters,
-    refused,
+    JSON, JSON_TYPES, REQUEST_ID_HEADER, answer_type, decode_json, encode_json, error_response, graphql_status,
+    media_type, operations, query_parameters, refused, typed,
 )
 from server.logs import configure_logging
 from server.services import Services
@@ -108,8 +110,8 @@ async def identify(request: Request, services: Services, reader: Reader, home: d
     """The caller, and its session's row (with a member's member row, read in the same statement, and with
     `home` their home's reads, see `api.members.loaders.home_params`): a bearer token naming a live
     session, or an active API key, or nobody. Credentials that do not hold make nobody, with the reason
-    (`Anonymous.why`): an operation that needs somebody then says TOKEN_EXPIRED (refresh) or
-    UNAUTHENTICATED (sign in again), and why."""
+    (`Anonymous.why`): an operation that needs somebody then says TOKEN_EXPIRED (refresh), TOKEN_INVALID
+    (sign in again) or API_KEY_INVALID (`api.core.access.WHY`)."""
     authorization = request.headers.get("authorization", "")
     if authorization:
         scheme, _, token = authorization.partition(" ")
@@ -159,7 +161,7 @@ class LoyaltyGraphQL(GraphQL):
     def __init__(self, services: Services):
         settings = services.settings
         super().__init__(build_schema(settings.limits, settings.is_production),
-                         graphql_ide=None if settings.is_production else "graphiql", allow_queries_via_get=False)
+                         graphql_ide=None if settings.is_production else "graphiql", allow_queries_via_get=True)
         self.services = services
         self.graphiql_page = None if settings.is_production else graphiql_page()
         self.documents = PersistedDocuments.from_directory(settings.operations_dir, self.schema._schema,
@@ -169,18 +171,45 @@ class LoyaltyGraphQL(GraphQL):
     def encode_json(self, data) -> bytes:
         return encode_json(data)
 
+    def should_render_graphql_ide(self, request) -> bool:
+        """GraphiQL for a browser opening /graphql: a GET asking for HTML with no operation in it. A GET that
+        carries one (a persisted query's hash in `extensions`, a `documentId`) is run, whatever its Accept
+        says (Apollo's hashed GETs accept `*/*`)."""
+        params = request.query_params
+        return (request.method == "GET" and "text/html" in request.headers.get("accept", "")
+                and not any(params.get(name) for name in ("query", "extensions", "documentId")))
+
     async def render_graphql_ide(self, request):
         return HTMLResponse(self.graphiql_page)
 
     async def __call__(self, scope, receive, send):
         request_id = scope["state"]["request_id"]
+        request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = await self.run(request)
         except HTTPException as exc:
-            response = refused(request_id, exc.status_code, exc.reason)
+            response = refused(request_id, exc.status_code, exc.reason, media_type=answer_type_of(request))
         except DocumentRefused as exc:
-            response = refused(request_id, exc.status, exc.message, exc.code)
+            response = refused(request_id, exc.status, exc.message, exc.code, answer_type_of(request))
         await response(scope, receive, send)
+
+    async def get_sub_response(self, request):
+        """Where the answer's status and headers are decided: its media type by the request's Accept."""
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = answer_type_of(request)
+        return sub_response
+
+    def create_response(self, response_data, sub_response):
+        """The answer in the media type the client accepts. Under application/graphql-response+json, a request
+        that could not run (`server.http.graphql_status`) has no `data` entry and a 4xx status; under
+        application/json every GraphQL answer is a 200, as clients written before the spec expect."""
+        status = sub_response.status_code or 200
+        if status >= 400 and isinstance(response_data, dict):
+            response_data.pop("data", None)
+        response = Response(self.encode_json(response_data), status_code=status,
+                            media_type=typed(sub_response.media_type or JSON))
+        response.headers.raw.extend(sub_response.headers.raw)
+        return response
 
     async def run(self, request, context=UNSET, root_value=UNSET):
         if request.scope.get("type") != "http":
@@ -191,8 +220,9 @@ class LoyaltyGraphQL(GraphQL):
         try:
             async with asyncio.timeout(settings.limits.timeout_seconds):
                 now = request_time(request, self.services)
-                plan = self.plan_of(await self.read_operations(request))
-                if plan is not None and plan.only(PUBLIC_QUERIES):
+                plan = self.plan_of(await self.read_operations(request), request.method)
+                public = plan is not None and plan.only(PUBLIC_QUERIES)
+                if public:
                     caller, session, home = Anonymous(), None, False
                 else:
                     home = plan is not None and any(plan.selects("me", name) for name in HOME_FIELDS)
@@ -205,17 +235,20 @@ class LoyaltyGraphQL(GraphQL):
                     context.catalog_version = session.catalog_version
                     if isinstance(caller, MemberCaller):
                         prime_member(context, caller.member_id, session, home)
-                return await super().run(request, context=context)
+                response = await super().run(request, context=context)
+                if request.method == "GET":
+                    cacheable(response, public)
+                return response
         except TimeoutError:
             log.error("request %s: cut off after %s s", request_id, settings.limits.timeout_seconds)
             return error_response(504, TIMED_OUT.format(seconds=settings.limits.timeout_seconds), request_id,
-                                  headers={"Retry-After": "1"})
+                                  headers={"Retry-After": "1"}, media_type=answer_type_of(request))
         except Exception as exc:
             if not is_unavailable(exc):
                 raise
             log.warning("request %s: database unavailable: %s", request_id, type(exc).__name__)
             return error_response(503, "The service is busy; retry in a moment (with the same idempotency key).",
-                                  request_id, headers={"Retry-After": "1"})
+                                  request_id, headers={"Retry-After": "1"}, media_type=answer_type_of(request))
         finally:
             await reader.close()
 
@@ -232,25 +265,30 @@ class LoyaltyGraphQL(GraphQL):
             elif media_type(request.headers.get("content-type")) in JSON_TYPES:
                 data = decode_json(await request.body())
             else:
-                raise HTTPException(415, "Send GraphQL requests as application/json.")
+                raise HTTPException(415, "Send GraphQL requests as application/json (or queries as GET).")
             state["operations"] = operations(data, self.services.settings.limits.max_batch, self.documents)
         return state["operations"]
 
-    def plan_of(self, requested):
+    def plan_of(self, requested, method: str):
         """The plan of a request that is one registered operation: what it reads is known before anything
         runs (whether it needs the caller at all; whether it shows the member's home fields)."""
         if isinstance(requested, list) or not isinstance(requested.query, str):
             return None
         plan = self.schema.plans.get(requested.query)
-        return plan if plan is not None and plan.runs(requested.operation_name, "POST") else None
+        return plan if plan is not None and plan.runs(requested.operation_name, method) else None
 
     async def execute_operation(self, request, request_adapter, request_data, context, root_value, sub_response):
         """A JSON array of operations (batching, at most `LOYALTY_MAX_BATCH`) is priced as a whole against
         one cost limit before any of it runs, then runs one operation after another, so each sees what the
-        one before it wrote."""
+        one before it wrote. A single operation's answer gets the status the graphql-over-http spec gives
+        it under application/graphql-response+json (a batch, outside the spec, is always a 200)."""
         if not isinstance(request_data, list):
-            return await super().execute_operation(request, request_adapter, request_data, context, root_value,
-                                                   sub_response)
+            result = await super().execute_operation(request, request_adapter, request_data, context, root_value,
+                                                     sub_response)
+            if sub_response.media_type != JSON:
+                sub_response.status_code, headers = graphql_status(result.data, result.errors)
+                sub_response.headers.update(headers)
+            return result
         checks = self.schema.checks
         total = sum(checks.price(self.schema._schema, data.query, data.operation_name, data.variables)
                     for data in request_data)
@@ -267,6 +305,11 @@ class LoyaltyGraphQL(GraphQL):
         stats, started = observability.CURRENT.get(), time.perf_counter()
         answered_user_errors = len(stats.user_errors)
         checked = self.schema.checks.checked(request_data.query) if isinstance(request_data.query, str) else None
+        if request_adapter.method == "GET" and checked is not None and checked.document is not None:
+            operation = get_operation_ast(checked.document, request_data.operation_name)
+            if operation is not None and operation.operation != OperationType.QUERY:
+                raise DocumentRefused(405, "METHOD_NOT_ALLOWED",
+                                      f"A {operation.operation.value} is sent with POST: GET runs queries only.")
         name = request_data.operation_name or (checked.single_operation_name() if checked else None)
         stats.operations.append(name)
         plan = self.schema.plans.get(request_data.query) if checked is not None else None
@@ -278,6 +321,9 @@ class LoyaltyGraphQL(GraphQL):
         else:
             result = await super().execute_single(request, request_adapter, sub_response, context, root_value,
                                                   request_data)
+        for error in result.errors or ():
+            if error.path is None and not (error.extensions or {}).get("code"):  # the variables did not fit
+                error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
         observability.operation_done(name, outcome(result, len(stats.user_errors) > answered_user_errors),
                                      time.perf_counter() - started)
         return result
@@ -298,6 +344,24 @@ class LoyaltyGraphQL(GraphQL):
             result = ExecutionResult(data=result.data, errors=masked(result.errors, context.request_id))
         result.extensions = {"cost": checks.cost_report(cost)}
         return result
+
+
+PUBLIC_CACHE_SECONDS = 60
+
+
+def cacheable(response: Response, public: bool) -> None:
+    """A GET answer may be kept by a CDN or the browser when it is the same for everyone (the program's
+    tiers and reward catalog, asked by a registered or persisted query): for a minute, by Accept and Origin
+    (what CORS adds to it). What belongs to a caller is never stored (`private, no-store`)."""
+    if public and response.status_code == 200:
+        response.headers["Cache-Control"] = f"public, max-age={PUBLIC_CACHE_SECONDS}"
+    else:
+        response.headers["Cache-Control"] = "private, no-store"
+    response.headers.append("Vary", "Accept, Origin")
+
+
+def answer_type_of(request: Request) -> str:
+    return answer_type(request.headers.get("accept"))
 
 
 def caller_kind(caller) -> str:
@@ -377,11 +441,12 @@ class RequestGuard:
         except Exception:
             log.exception("request %s: unexpected error", request_id)
             if not started:  # a JSON answer, even to a bug
-                await error_response(500, f"Internal error; quote request id {request_id} to support.",
-                                     request_id)(scope, receive, send)
+                await error_response(500, f"Internal error; quote request id {request_id} to support.", request_id,
+                                     media_type=answer_type_of(Request(scope)))(scope, receive, send)
 
     async def _too_large(self, scope, send, request_id: str) -> None:
-        response = refused(request_id, 413, f"The request body is larger than {self.max_body_bytes} bytes.")
+        response = refused(request_id, 413, f"The request body is larger than {self.max_body_bytes} bytes.",
+                           media_type=answer_type_of(Request(scope)))
         await response(scope, None, send)
 
 
@@ -389,12 +454,12 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
     """Starlette's own refusals (an unknown path, a method a route does not take) in JSON too."""
     message = {404: f"Nothing is served at {request.url.path}: the API is at /graphql.",
                405: f"{request.method} is not accepted here: send GET or POST to /graphql."}.get(exc.status_code,
                                                                                                   exc.detail)
-    return refused(request.scope["state"]["request_id"], exc.status_code, message)
+    return refused(request.scope["state"]["request_id"], exc.status_code, message, media_type=answer_type_of(request))
 
 
 def build_services(settings: Settings) -> Services:
@@ -496,7 +561,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
               Route("/readyz", readyz), Route("/metrics", metrics)]
     if not services.settings.is_production:  # GraphiQL's own files, from the app (no CDN)
         routes.append(Mount("/graphiql", app=GZipMiddleware(StaticFiles(directory=GRAPHIQL_FILES))))
-    app = Starlette(routes=routes, middleware=[Middleware(RequestGuard, max_body_bytes=services.settings.limits.max_body_bytes)],
+    middleware = [Middleware(Cors, origins=settings.cors_origins, production=settings.is_production),
+                  Middleware(RequestGuard, max_body_bytes=settings.limits.max_body_bytes)]
+    app = Starlette(routes=routes, middleware=middleware,
         exception_handlers={StarletteHTTPException: http_error}, lifespan=lifespan)
     app.state.services = services
     return app

@@ -6,6 +6,7 @@ import binascii
 import functools
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,6 +137,27 @@ def _rate_limits(text: str | None, environment: str, problems: list[str]) -> dic
     return limits
 
 
+ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?")
+
+
+def _origins(text: str | None, environment: str, problems: list[str]) -> tuple[str, ...]:
+    """`LOYALTY_CORS_ORIGINS`: the web origins a browser may call the API from, comma-separated
+    (`https://console.example.com,http://localhost:5173`), exactly as a browser sends them in `Origin`
+    (scheme, host, port if not the default; no path). Empty by default: no page on another origin may
+    call. `*` (any origin) is for development only; production refuses to start with it."""
+    origins = []
+    for part in filter(None, (piece.strip() for piece in (text or "").split(","))):
+        if part == "*":
+            if environment == "production":
+                problems.append("LOYALTY_CORS_ORIGINS must list origins in production, not `*` (any web page "
+                                "could then call the API with a member's token)")
+        elif not ORIGIN.fullmatch(part):
+            problems.append(f"LOYALTY_CORS_ORIGINS: {part!r} is not an origin (https://host[:port], no path)")
+            continue
+        origins.append(part.lower())
+    return tuple(origins)
+
+
 def _networks(text: str | None, problems: list[str]) -> tuple:
     try:
         return tuple(ipaddress.ip_network(part.strip()) for part in (text or "").split(",") if part.strip())
@@ -164,6 +186,7 @@ class Settings:
     database: DatabaseSettings = API_DATABASE
     trusted_documents_only: bool = False  # only the registered operations (`api.core.documents`)
     operations_dir: Path = ROOT / "operations"
+    cors_origins: tuple[str, ...] = ()  # web origins allowed to call from a browser (`_origins`)
 
     @property
     def is_production(self) -> bool:
@@ -233,6 +256,7 @@ class Settings:
                 pre_ping=False,
             ),
             trusted_documents_only=_boolean(env, "LOYALTY_TRUSTED_DOCUMENTS_ONLY", problems),
+            cors_origins=_origins(env.get("LOYALTY_CORS_ORIGINS"), environment, problems),
         )
         if problems:
             raise SettingsError("\n".join(problems))

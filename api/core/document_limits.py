@@ -63,7 +63,7 @@ class RequestLimits:
     max_tokens: int = 2000
     max_fields: int = 1000
     max_query_cost: int = 1000
-    max_batch: int = 5
+    max_batch: int = 10
     max_body_bytes: int = 64 * 1024
     timeout_seconds: float = 10.0
 
@@ -329,6 +329,7 @@ class DocumentChecks:
         try:
             document = parse(query, max_tokens=self.limits.max_tokens)
         except GraphQLError as error:
+            error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_PARSE_FAILED"}
             found = CheckedDocument(None, error, None)
         except RecursionError:
             found = CheckedDocument(None, Refusal("This document is nested too deeply.").as_error(), None)
@@ -347,6 +348,8 @@ class DocumentChecks:
     def validate(self, checked: CheckedDocument, schema: GraphQLSchema, rules) -> list[GraphQLError]:
         if checked.validation_errors is None:
             checked.validation_errors = validate_document(schema, checked.document, (*rules, *self.extra_rules))
+            for error in checked.validation_errors:
+                error.extensions = {"code": "GRAPHQL_VALIDATION_FAILED", **(error.extensions or {})}
         return checked.validation_errors
 
     def cost(self, schema: GraphQLSchema, checked: CheckedDocument, operation_name: str | None,

@@ -28,7 +28,7 @@ CASES = {
     "a batch inside a batch": ("POST", "/graphql", json.dumps([[QUERY]]).encode(), JSON, 400),
     "a batch holding a number and null": ("POST", "/graphql", json.dumps([QUERY, 5, None]).encode(), JSON, 400),
     "a batch holding a bad query": ("POST", "/graphql", json.dumps([QUERY, {"query": 5}]).encode(), JSON, 400),
-    "a batch of six": ("POST", "/graphql", json.dumps([QUERY] * 6).encode(), JSON, 400),
+    "a batch of eleven": ("POST", "/graphql", json.dumps([QUERY] * 11).encode(), JSON, 400),
     "invalid UTF-8": ("POST", "/graphql", b'{"query": "{ tiers { id } }", "x": "\xff\xfe\xc3"}', JSON, 400),
     "UTF-16": ("POST", "/graphql", json.dumps(QUERY).encode("utf-16"), JSON, 400),
     "JSON nested 20,000 deep": ("POST", "/graphql", nested(20_000), JSON, 400),
