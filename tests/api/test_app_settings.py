@@ -9,7 +9,7 @@ import pytest
 
 from server.app import create_app
 from server.services import Services
-from server.settings import DEV_DATA_KEY, DEV_SECRET_KEY, Settings, SettingsError
+from server.settings import DEV_DATA_KEY, DEV_SECRET_KEY, NOT_PROJECT, Settings, SettingsError
 from server.wechat import WeChatClient, WeChatRefused
 from tests.conftest import TEST_ENV, production_env
 
@@ -105,7 +105,7 @@ def keys_written_in_the_repository() -> tuple[set[str], set[str]]:
     or after `=`) or as a data key (base64 of 32 bytes)."""
     secrets_found, data_keys = set(), set()
     for path in ROOT.rglob("*"):
-        if any(part in (".git", ".venv", "var", "__pycache__") for part in path.relative_to(ROOT).parts):
+        if any(part in NOT_PROJECT for part in path.relative_to(ROOT).parts):  # what `published` reads
             continue
         if not path.is_file() or path.suffix not in (".py", ".md", ".toml", ".txt", ".yml", ".sh", ""):
             continue

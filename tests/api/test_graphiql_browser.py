@@ -5,71 +5,22 @@ where no browser is installed, except under CI=true (`.ci/run` installs one)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# The flags a sandbox without network wants: no background calls to Google's services.
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                  "--disable-background-networking", "--disable-component-update"]
-
-
-def _browser_or_skip() -> str:
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        playwright_missing = True
-    else:
-        playwright_missing = False
-    if CHROMIUM and not playwright_missing:
-        return CHROMIUM
-    why = "no chromium on this machine" if not CHROMIUM else "playwright is not installed"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"the GraphiQL browser test must run in CI: {why}")
-    pytest.skip(why)
+from tests.live_server import CHROMIUM_FLAGS, browser_or_skip, live_server
 
 
 @pytest.fixture
 def server(tmp_path):
     """`loyalty serve` on a database of its own, as `make run` starts it; its base URL."""
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'graphiql.db'}",
-           "LOYALTY_ENV": "development"}
-    loyalty = Path(sys.executable).parent / "loyalty"
-    subprocess.run([str(loyalty), "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
-    port = free_port()
-    process = subprocess.Popen([str(loyalty), "serve", "--port", str(port)], env=env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                httpx.get(f"{base}/healthz")
-                break
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    with live_server(tmp_path) as running:
+        yield running.base
 
 
 async def test_graphiql_runs_a_members_query_in_a_browser_with_no_cdn(server):
-    chromium = _browser_or_skip()
+    chromium = browser_or_skip()
     from playwright.async_api import async_playwright
 
     login = httpx.post(f"{server}/graphql", json={"query": 'mutation { loginWithWeChat(input: {code: "browser"}) '
