@@ -412,6 +412,10 @@ class RequestGuard:
                 observability.access_log(request_id, scope["method"], scope["path"], status, stats)
 
     async def _guarded(self, scope, receive, send, request_id: str) -> None:
+        if len(scope.get("query_string") or b"") > self.max_body_bytes:  # a GET's operation is held to the same
+            response = refused(request_id, 414, f"The query string is longer than {self.max_body_bytes} bytes: "
+                               "send the operation as POST.", media_type=answer_type_of(Request(scope)))
+            return await response(scope, receive, send)
         declared = dict(scope.get("headers") or ()).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             return await self._too_large(scope, send, request_id)

@@ -134,6 +134,16 @@ async def test_transport_refusals_are_graphql_shaped_json_with_a_code_and_the_re
     assert error["extensions"]["requestId"] == "client-chosen-id-1" == response.headers["x-request-id"]
 
 
+async def test_a_query_string_is_held_to_the_body_limit(api_with):
+    async with api_with(LOYALTY_MAX_BODY_BYTES="2048") as api:
+        response = await api.http.get("/graphql", params={"query": "{ tiers { code } }",
+                                                          "variables": json.dumps({"x": "y" * 3000})},
+                                      headers={"accept": GRAPHQL_RESPONSE})
+        assert response.status_code == 414 and response.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+        assert response.json()["errors"][0]["extensions"]["code"] == "URI_TOO_LONG"
+        assert (await api.http.get("/graphql", params={"query": "{ tiers { code } }"})).status_code == 200
+
+
 async def test_a_batch_of_ten_runs(api):
     batch = [{"query": "query T($n: Int!) { rewards(first: $n) { edges { cursor } } }", "variables": {"n": n}}
              for n in range(1, 11)]
