@@ -20,13 +20,15 @@ class Permission(str, Enum):
     ADJUST_POINTS = "ADJUST_POINTS"        # add or take points by hand, with a reason (an ADJUSTMENT entry)
     VIEW_AUDIT_LOG = "VIEW_AUDIT_LOG"      # read the audit log
     MANAGE_API_KEYS = "MANAGE_API_KEYS"    # create and revoke integration keys
+    MERGE_MEMBERS = "MERGE_MEMBERS"        # fold a duplicate member into the one a person keeps
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPPORT_AGENT: frozenset({Permission.VIEW_MEMBERS}),
-    Role.SUPPORT_SUPERVISOR: frozenset({Permission.VIEW_MEMBERS, Permission.ADJUST_POINTS}),
+    Role.SUPPORT_SUPERVISOR: frozenset({Permission.VIEW_MEMBERS, Permission.ADJUST_POINTS,
+                                        Permission.MERGE_MEMBERS}),
     Role.OPERATIONS_MANAGER: frozenset({Permission.VIEW_MEMBERS, Permission.ADJUST_POINTS,
-                                        Permission.VIEW_AUDIT_LOG}),
+                                        Permission.VIEW_AUDIT_LOG, Permission.MERGE_MEMBERS}),
     Role.ADMIN: frozenset(Permission),
 }
 

@@ -30,6 +30,39 @@ class SignInWithWeChat(Command):
     openid: str
     unionid: str | None
     refresh_ttl_seconds: int | None
+    platform: str = "MINI_PROGRAM"   # vocabulary.WeChatPlatform
+
+
+@dataclass(frozen=True)
+class StoreSmsCode(Command):
+    """Keep a sign-in code just sent to `phone` (as `code_hash`, an HMAC of number and code), valid
+    `ttl_seconds`; the number's earlier codes stop working."""
+
+    phone: str
+    code_hash: str
+    ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class SignInWithPhone(Command):
+    """Sign in (and on first use register) the member of a phone number, with the code sent to it."""
+
+    phone: str
+    code_hash: str
+    refresh_ttl_seconds: int | None
+
+
+@dataclass(frozen=True)
+class MergeMembers(Command):
+    """Staff: fold member `source_id` into `target_id` (one person, two members) and close the source."""
+
+    audit_action: ClassVar[str | None] = "mergeMembers"
+    source_id: int
+    target_id: int
+    reason: str
+
+    def audit_subject(self) -> str | None:
+        return f"Member:{self.target_id}"
 
 
 @dataclass(frozen=True)

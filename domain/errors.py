@@ -23,6 +23,8 @@ class UserErrorCode(str, Enum):
     PHONE_TAKEN = "PHONE_TAKEN"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     RATE_LIMITED = "RATE_LIMITED"
+    SMS_CODE_INVALID = "SMS_CODE_INVALID"            # a wrong, used or expired sign-in code: one answer for each
+    PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"    # WeChat or the SMS provider could not be reached or refused
 
 
 class LoyaltyError(Exception):

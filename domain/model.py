@@ -31,6 +31,7 @@ class Member:
     gender: str | None = None
     household_size: int | None = None
     deregistered_at: datetime | None = None
+    merged_into: int | None = None   # closed by a staff merge into that member
 
     def add_points(self, points: int) -> int:
         """Points added: debt left by refunds is repaid from them first. What stays spendable (the new
@@ -56,6 +57,30 @@ class Member:
         applied = max(0, self.growth_value + delta) - self.growth_value
         self.growth_value += applied
         return applied
+
+
+@dataclass
+class Footprint:
+    """What a member has done and holds, beyond the account itself (`MemberRepository.footprint`)."""
+
+    wechat_identities: int
+    orders: int
+    check_ins: int
+    redemptions: int
+    point_kinds: frozenset[str]       # kinds of the member's ledger entries
+    coupon_sources: frozenset[str]    # sources of the member's coupons
+    coupons_used: int
+
+
+@dataclass
+class SmsCode:
+    """A sign-in code sent by SMS, as kept: an HMAC of number and code, never the code."""
+
+    id: int
+    code_hash: str
+    attempts: int
+    expires_at: datetime
+    used_at: datetime | None = None
 
 
 @dataclass

@@ -5,8 +5,8 @@ from datetime import date, datetime
 from typing import Protocol, Sequence
 
 from domain.model import (
-    AuditRecord, CheckIn, Coupon, IdempotencyRecord, LedgerEntry, Member, Notification, Order, PointsLot, PointsOffset,
-    Redemption, RefreshToken, Refund, Reward, Session, StaffMember,
+    AuditRecord, CheckIn, Coupon, Footprint, IdempotencyRecord, LedgerEntry, Member, Notification, Order, PointsLot,
+    PointsOffset, Redemption, RefreshToken, Refund, Reward, Session, SmsCode, StaffMember,
 )
 
 
@@ -14,8 +14,8 @@ class MemberRepository(Protocol):
     async def by_openid(self, openid: str) -> Member | None: ...
     async def by_unionid(self, unionid: str) -> Member | None: ...
     async def create(self, unionid: str | None, tier_code: str, now: datetime) -> Member: ...
-    async def add_identity(self, member_id: int, openid: str, now: datetime) -> None:
-        """Sign-ins from this WeChat openid are this member's from now on."""
+    async def add_identity(self, member_id: int, openid: str, platform: str, now: datetime) -> None:
+        """Sign-ins from this WeChat openid (of the mini-program or the mobile app) are this member's from now on."""
     async def lock(self, member_id: int) -> Member | None:
         """The member, locked for the rest of the transaction; every write path starts here. A member
         handed out is the same object each time in one unit of work, and saved once if it changed."""
@@ -32,12 +32,32 @@ class MemberRepository(Protocol):
     async def complete_task(self, member_id: int, task: str, now: datetime) -> None: ...
     async def gift_levels_granted(self, member_id: int) -> set[int]: ...
     async def grant_gift_level(self, member_id: int, level: int, now: datetime) -> None: ...
+    async def footprint(self, member_id: int) -> Footprint:
+        """What the member has done and holds: whether a phone-only sign-up may be folded into another."""
+    async def move_phone(self, source_id: int, target_id: int) -> None:
+        """The source's phone number becomes the target's (sealed again for it); the source has none."""
+    async def move_identities(self, source_id: int, target_id: int) -> None:
+        """The source's WeChat openids sign in the target from now on."""
+    async def move_belongings(self, source_id: int, target_id: int) -> None:
+        """A merge: the source's coupons, orders (with their refunds and offsets), redemptions, notifications
+        and check-ins (but on days the target checked in too) become the target's; the profile tasks and
+        tier gifts it completed or was granted count as the target's too."""
+
+
+class SmsCodeRepository(Protocol):
+    async def replace(self, phone: str, code_hash: str, now: datetime, expires_at: datetime) -> None:
+        """Keep a new code for the number; its earlier codes are dropped."""
+    async def latest(self, phone: str) -> SmsCode | None:
+        """The number's newest code, locked for the rest of the transaction."""
+    async def count_wrong_try(self, code_id: int) -> None: ...
+    async def spend(self, code_id: int, now: datetime) -> None: ...
 
 
 class PointsRepository(Protocol):
     async def add_entry(self, entry: LedgerEntry) -> LedgerEntry: ...
     async def get_entry(self, entry_id: int) -> LedgerEntry | None: ...
-    async def add_lot(self, entry: LedgerEntry, remaining: int) -> None: ...
+    async def add_lot(self, entry: LedgerEntry, remaining: int, earned_at: datetime | None = None) -> None:
+        """The lot an entry adds, earned when the entry happened unless `earned_at` says (a transfer)."""
     async def spendable_lots(self, member_id: int, now: datetime) -> list[PointsLot]:
         """Lots with points left that have not expired at `now`, soonest-expiring first."""
     async def take_from_lots(self, taken: list[tuple[PointsLot, int]]) -> None: ...
@@ -133,6 +153,7 @@ class UnitOfWork(Protocol):
     """One transaction. Leaving it without `commit()` rolls everything back."""
 
     members: MemberRepository
+    sms_codes: SmsCodeRepository
     points: PointsRepository
     coupons: CouponRepository
     check_ins: CheckInRepository

@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any, AsyncContextManager, Awaitable, Callable
 
 from domain import (
-    adjustments, api_keys, check_ins, commands, coupons, members, notifications, orders, rewards, sessions, staff,
+    adjustments, api_keys, check_ins, commands, coupons, members, merges, notifications, orders, rewards, sessions,
+    staff,
 )
 from domain.clock import Clock, SystemClock
 from domain.errors import LoyaltyError, WriteConflict
@@ -23,6 +24,9 @@ ATTEMPTS = 3
 
 HANDLERS: dict[type, Callable[[Any, UnitOfWork, Handling], Awaitable[Any]]] = {
     commands.SignInWithWeChat: members.sign_in_with_wechat,
+    commands.StoreSmsCode: members.store_sms_code,
+    commands.SignInWithPhone: members.sign_in_with_phone,
+    commands.MergeMembers: merges.merge_members,
     commands.BindPhone: members.bind_phone,
     commands.Deregister: members.deregister,
     commands.UpdateProfile: members.update_profile,

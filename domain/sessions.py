@@ -20,6 +20,7 @@ REFRESH_TOKEN_PREFIX = "rt_"
 REUSED = "REFRESH_TOKEN_REUSED"
 LOGOUT = "LOGOUT"
 DEREGISTERED = "DEREGISTERED"
+MERGED = "MERGED"              # the member was merged into another (a fold-in or a staff merge)
 
 
 def new_token_id() -> str:

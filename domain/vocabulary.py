@@ -35,6 +35,16 @@ class PointKind(str, Enum):
     REFUND = "REFUND"
     EXPIRY = "EXPIRY"
     ADJUSTMENT = "ADJUSTMENT"
+    TRANSFER = "TRANSFER"    # points moved by a staff merge: out of the closed member, into the one kept
+
+
+class WeChatPlatform(str, Enum):
+    """Which WeChat app a sign-in code comes from: the mini-program (wx.login, jscode2session) or the mobile
+    app (the Open SDK's SendAuth, sns/oauth2/access_token). Each gives the person another openid; the
+    unionid is the same."""
+
+    MINI_PROGRAM = "MINI_PROGRAM"
+    APP = "APP"
 
 
 class CouponKind(str, Enum):

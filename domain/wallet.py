@@ -9,7 +9,7 @@ from datetime import datetime
 
 from domain.clock import add_months
 from domain.errors import LoyaltyError, UserErrorCode
-from domain.model import LedgerEntry, Member
+from domain.model import LedgerEntry, Member, PointsLot
 from domain.ports import UnitOfWork
 from domain.program import Program
 from domain.rules import allocate_spend
@@ -57,6 +57,35 @@ async def debit(uow: UnitOfWork, member: Member, points: int, kind: str, descrip
         description=description, occurred_at=now, order_id=order_id,
     ))
     return entry
+
+
+async def transfer_out(uow: UnitOfWork, member: Member, description: str,
+                       now: datetime) -> tuple[list[PointsLot], int]:
+    """Empty the member's wallet for a merge through one TRANSFER entry: the lots with points left (as they
+    were) and the debt, for `transfer_in` to carry over."""
+    lots = await uow.points.lots_with_points(member.id)
+    debt = member.points_debt
+    await uow.points.take_from_lots([(lot, lot.remaining) for lot in lots])
+    delta = member.forfeit_points()
+    if delta != 0 or debt:
+        await uow.points.add_entry(LedgerEntry(
+            member_id=member.id, kind=PointKind.TRANSFER, delta=delta, balance_after=0, description=description,
+            occurred_at=now))
+    return lots, debt
+
+
+async def transfer_in(uow: UnitOfWork, member: Member, lots: list[PointsLot], debt: int, description: str,
+                      now: datetime) -> None:
+    """What `transfer_out` took from another member, added here: each lot as a TRANSFER entry and a lot that
+    keeps its original expiry and the time it was earned (the annual clearing counts it in that year),
+    then the debt, taken from this member's points (what they cannot cover stays debt)."""
+    for lot in lots:
+        remaining = member.add_points(lot.remaining)
+        entry = await uow.points.add_entry(LedgerEntry(
+            member_id=member.id, kind=PointKind.TRANSFER, delta=lot.remaining, balance_after=member.points_balance,
+            description=description, occurred_at=now, expires_at=lot.expires_at))
+        await uow.points.add_lot(entry, remaining=remaining, earned_at=lot.earned_at)
+    await debit(uow, member, debt, PointKind.TRANSFER, description, now, allow_debt=True)
 
 
 async def forfeit_all(uow: UnitOfWork, member: Member, description: str, now: datetime) -> LedgerEntry | None:

@@ -122,6 +122,7 @@ members = Table(
     Column("points_debt", BigInteger, nullable=False, default=0),
     Column("created_at", UtcDateTime, nullable=False),
     Column("deregistered_at", UtcDateTime),  # 注销: personal data erased; ledgers kept, anonymous
+    Column("merged_into", Id, ForeignKey("members.id")),  # closed by a merge into that member (with deregistered_at)
     CheckConstraint("growth_value >= 0", name="growth_not_negative"),
     CheckConstraint("points_debt >= 0", name="debt_not_negative"),
 )
@@ -288,6 +289,20 @@ wechat_identities = Table(
     Column("openid", String(128), primary_key=True),
     _member_ref(index=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("platform", String(16), nullable=False, server_default="MINI_PROGRAM"),  # the app whose openid it is
+)
+
+sms_codes = Table(
+    # Sign-in codes sent by SMS: kept as an HMAC of number and code (never the code), single use, a few
+    # wrong tries each. A number's older codes are dropped when a new one is sent.
+    "sms_codes", metadata, _id(),
+    Column("phone_index", String(64), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),
+    Index("ix_sms_codes_phone_index_id", "phone_index", "id"),
 )
 
 staff = Table(

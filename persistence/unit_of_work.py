@@ -11,6 +11,7 @@ from persistence.database import Database
 from persistence.idempotency import SqlIdempotencyRepository
 from persistence.jobs import SqlJobRepository
 from persistence.members.repository import SqlMemberRepository
+from persistence.members.sms_codes import SqlSmsCodeRepository
 from persistence.notifications.repository import SqlNotificationRepository
 from persistence.orders.repository import SqlOrderRepository
 from persistence.personal_data import PersonalDataCipher
@@ -48,6 +49,7 @@ class SqlUnitOfWork:
         self.conn = await self.database.write_engine.connect()
         await self.conn.begin()
         self.members = SqlMemberRepository(self.conn, self.personal_data)
+        self.sms_codes = SqlSmsCodeRepository(self.conn, self.personal_data)
         self.points = SqlPointsRepository(self.conn)
         self.coupons = SqlCouponRepository(self.conn)
         self.check_ins = SqlCheckInRepository(self.conn)

@@ -64,7 +64,8 @@ from server.http import (
 from server.logs import configure_logging
 from server.services import Services
 from server.settings import Settings
-from server.wechat import DevelopmentWeChat, WeChatClient
+from server.sms import AliyunSms, DevelopmentSms, TencentSms
+from server.wechat import DevelopmentWeChat, WeChatAppClient, WeChatClient, WeChatPlatforms
 
 log = logging.getLogger("loyalty")
 VALIDATION_RULES = tuple(specified_rules)  # what strawberry validates with
@@ -468,10 +469,27 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
 
 def build_services(settings: Settings) -> Services:
     # Production settings always carry WeChat's credentials (Settings.from_env refuses to start without).
-    wechat = (WeChatClient(settings.wechat_appid, settings.wechat_secret)
-              if settings.wechat_appid and settings.wechat_secret else DevelopmentWeChat())
+    mini_program = (WeChatClient(settings.wechat_appid, settings.wechat_secret)
+                    if settings.wechat_appid and settings.wechat_secret else DevelopmentWeChat())
+    if settings.wechat_app_appid and settings.wechat_app_secret:
+        app = WeChatAppClient(settings.wechat_app_appid, settings.wechat_app_secret)
+    else:  # production without the mobile app's credentials: its sign-in is off (a userError says so)
+        app = WeChatClient("", "") if settings.is_production else DevelopmentWeChat()
     return Services(settings=settings, program=load_program(settings.program_path),
-                    database=Database(settings.database_url, settings.database), wechat=wechat)
+                    database=Database(settings.database_url, settings.database),
+                    wechat=WeChatPlatforms(mini_program, app), sms=sms_sender(settings))
+
+
+def sms_sender(settings: Settings):
+    """The SMS provider of the settings; without one, the development stand-in (code 000000) outside
+    production and no SMS sign-in in production."""
+    sms = settings.sms
+    if sms is None:
+        return None if settings.is_production else DevelopmentSms()
+    if sms.provider == "aliyun":
+        return AliyunSms(sms.access_key_id, sms.access_key_secret, sms.sign_name, sms.template)
+    return TencentSms(sms.access_key_id, sms.access_key_secret, sms.sdk_app_id, sms.sign_name, sms.template,
+                      **({"region": sms.region} if sms.region else {}))
 
 
 async def readiness_problems(services: Services) -> list[str]:

@@ -8,12 +8,14 @@ from api.core.rate_limits import RateLimits, rate_limits_from
 from domain.clock import Clock, SystemClock
 from domain.program import Program
 from domain.service import Service
+from domain.sms import SmsSender
 from domain.wechat import WeChat
 from persistence.database import Database
 from persistence.personal_data import PersonalDataCipher
 from persistence.unit_of_work import SqlUnitOfWork
 from server.passwords import Argon2PasswordHasher
 from server.settings import Settings
+from server.sms import DevelopmentSms
 
 
 @dataclass
@@ -22,6 +24,8 @@ class Services:
     program: Program
     database: Database
     wechat: WeChat
+    sms: SmsSender | None = field(default_factory=lambda: DevelopmentSms())  # None: no SMS sign-in (production
+    # without a provider); `server.app.build_services` decides from the settings
     personal_data: PersonalDataCipher | None = None   # built from the settings when not given
     rate_limits: RateLimits | None = None
     passwords: Argon2PasswordHasher | None = None

@@ -30,7 +30,48 @@ DEFAULT_RATE_LIMITS: dict[str, tuple[int, int]] = {
     "staff_login_ip": (20, 300),    # staffLogin per client IP
     "staff_login_user": (5, 900),   # staffLogin per username
     "member_mutations": (60, 60),   # every other mutation per member
+    # requestSmsCode: each text costs money and can be abused (SMS pumping, bombing a stranger's phone)
+    "sms_phone": (1, 60),           # per number: one a minute
+    "sms_phone_day": (10, 86400),   # per number: ten a day
+    "sms_ip": (20, 3600),           # per client IP
+    "sms_day": (10000, 86400),      # all numbers together: the day's budget
 }
+SMS_PROVIDERS = {  # provider: the settings it needs besides LOYALTY_SMS_ACCESS_KEY_ID and _SECRET
+    "aliyun": ("LOYALTY_SMS_SIGN_NAME", "LOYALTY_SMS_TEMPLATE"),
+    "tencent": ("LOYALTY_SMS_SIGN_NAME", "LOYALTY_SMS_TEMPLATE", "LOYALTY_SMS_SDK_APP_ID"),
+}
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    """An SMS provider's account (`LOYALTY_SMS_*`): Alibaba Cloud SMS or Tencent Cloud SMS."""
+
+    provider: str
+    access_key_id: str
+    access_key_secret: str
+    sign_name: str
+    template: str
+    sdk_app_id: str | None = None   # Tencent's SmsSdkAppId
+    region: str | None = None       # Tencent's region (ap-guangzhou by default)
+
+
+def _sms(env: dict, problems: list[str]) -> SmsSettings | None:
+    """`LOYALTY_SMS_PROVIDER` (aliyun or tencent) and its account; None: the development stand-in outside
+    production, and no SMS sign-in in production."""
+    provider = (env.get("LOYALTY_SMS_PROVIDER") or "").strip().lower()
+    if not provider:
+        return None
+    if provider not in SMS_PROVIDERS:
+        problems.append(f"LOYALTY_SMS_PROVIDER must be one of {', '.join(SMS_PROVIDERS)}, not {provider!r}")
+        return None
+    needed = ("LOYALTY_SMS_ACCESS_KEY_ID", "LOYALTY_SMS_ACCESS_KEY_SECRET", *SMS_PROVIDERS[provider])
+    missing = [name for name in needed if not env.get(name)]
+    if missing:
+        problems.append(f"LOYALTY_SMS_PROVIDER={provider} needs {', '.join(missing)}")
+        return None
+    return SmsSettings(provider, env["LOYALTY_SMS_ACCESS_KEY_ID"], env["LOYALTY_SMS_ACCESS_KEY_SECRET"],
+                       env["LOYALTY_SMS_SIGN_NAME"], env["LOYALTY_SMS_TEMPLATE"], env.get("LOYALTY_SMS_SDK_APP_ID"),
+                       env.get("LOYALTY_SMS_REGION") or None)
 
 
 # What one instance of the API asks of its database: a statement, a wait for a row lock or a transaction
@@ -175,6 +216,9 @@ class Settings:
     access_token_ttl_seconds: int
     wechat_appid: str | None
     wechat_secret: str | None
+    wechat_app_appid: str | None = None   # the mobile app's (Open Platform) appid and secret, for its sign-in
+    wechat_app_secret: str | None = None
+    sms: SmsSettings | None = None
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
     data_key: bytes = base64.b64decode(DEV_DATA_KEY)
     old_data_keys: tuple[bytes, ...] = ()
@@ -209,6 +253,9 @@ class Settings:
             if not (env.get("LOYALTY_WECHAT_APPID") and env.get("LOYALTY_WECHAT_SECRET")):
                 problems.append("LOYALTY_WECHAT_APPID and LOYALTY_WECHAT_SECRET are required in production "
                                 "(the mini-program's credentials, for jscode2session)")
+        if bool(env.get("LOYALTY_WECHAT_APP_APPID")) != bool(env.get("LOYALTY_WECHAT_APP_SECRET")):
+            problems.append("LOYALTY_WECHAT_APP_APPID and LOYALTY_WECHAT_APP_SECRET go together (the mobile app's "
+                            "credentials, for sns/oauth2/access_token); set both to enable its sign-in, or neither")
         data_key = _data_key("LOYALTY_DATA_KEY", env.get("LOYALTY_DATA_KEY") or DEV_DATA_KEY, problems)
         old_keys = tuple(_data_key("LOYALTY_DATA_OLD_KEYS", part, problems)
                          for part in (env.get("LOYALTY_DATA_OLD_KEYS") or "").split(",") if part.strip())
@@ -229,6 +276,9 @@ class Settings:
             refresh_token_ttl_seconds=integer("LOYALTY_REFRESH_TOKEN_TTL", 30 * 24 * 3600, 3600),
             wechat_appid=env.get("LOYALTY_WECHAT_APPID") or None,
             wechat_secret=env.get("LOYALTY_WECHAT_SECRET") or None,
+            wechat_app_appid=env.get("LOYALTY_WECHAT_APP_APPID") or None,
+            wechat_app_secret=env.get("LOYALTY_WECHAT_APP_SECRET") or None,
+            sms=_sms(env, problems),
             data_key=data_key,
             old_data_keys=old_keys,
             rate_limits=_rate_limits(env.get("LOYALTY_RATE_LIMITS"), environment, problems),

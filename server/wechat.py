@@ -1,5 +1,6 @@
-"""WeChat: code2Session for sign-in and getuserphonenumber for the phone number, through WeChat's
-API, or the development stand-ins outside production."""
+"""WeChat: code2Session for the mini-program's sign-in, sns/oauth2/access_token for the mobile app's
+(the Open Platform SDK's SendAuth, under the app's own appid), and getuserphonenumber for the phone
+number, through WeChat's API, or the development stand-ins outside production."""
 from __future__ import annotations
 
 import asyncio
@@ -7,19 +8,26 @@ import time
 
 import httpx
 
-from domain.wechat import WeChatIdentity, WeChatRefused
+from domain.wechat import WeChatIdentity, WeChatRefused, WeChatUnavailable
 
 CODE2SESSION_URL = "https://api.weixin.qq.com/sns/jscode2session"
+APP_ACCESS_TOKEN_URL = "https://api.weixin.qq.com/sns/oauth2/access_token"
 STABLE_TOKEN_URL = "https://api.weixin.qq.com/cgi-bin/stable_token"
 PHONE_NUMBER_URL = "https://api.weixin.qq.com/wxa/business/getuserphonenumber"
 
 
 class DevelopmentWeChat:
-    """The contract's stand-ins: login code C is openid dev-C, so the same code logs in the same member;
-    a phone code of 11 digits is that phone number."""
+    """The contract's stand-ins: the mini-program's login code C is openid dev-C, the mobile app's
+    dev-app-C, so the same code logs in the same member; a code of the form "C~U" carries unionid U (on
+    both platforms), so that tests can join identities; a phone code of 11 digits is that phone number."""
 
     async def code_to_session(self, code: str) -> WeChatIdentity:
-        return WeChatIdentity(openid=f"dev-{code}")
+        code, _, unionid = code.partition("~")
+        return WeChatIdentity(openid=f"dev-{code}", unionid=unionid or None)
+
+    async def app_identity(self, code: str) -> WeChatIdentity:
+        code, _, unionid = code.partition("~")
+        return WeChatIdentity(openid=f"dev-app-{code}", unionid=unionid or None)
 
     async def phone_number(self, code: str) -> str:
         if len(code) == 11 and code.isascii() and code.isdigit():
@@ -42,7 +50,10 @@ class WeChatClient:
                 response = await client.request(method, url, **kw)
                 return response.json()
             except (httpx.HTTPError, ValueError) as exc:
-                raise WeChatRefused("WeChat could not be reached; try again.") from exc
+                raise WeChatUnavailable("WeChat could not be reached; try again.") from exc
+
+    async def app_identity(self, code: str) -> WeChatIdentity:
+        raise WeChatUnavailable("Signing in from the mobile app is not set up (LOYALTY_WECHAT_APP_APPID).")
 
     async def code_to_session(self, code: str) -> WeChatIdentity:
         data = await self._call("GET", CODE2SESSION_URL, params={
@@ -68,3 +79,34 @@ class WeChatClient:
         if data.get("errcode") or not number:
             raise WeChatRefused(f"WeChat refused the phone code (errcode {data.get('errcode')}).")
         return number
+
+
+class WeChatAppClient(WeChatClient):
+    """The mobile app's sign-in: the code of the Open Platform SDK's SendAuth, exchanged at
+    sns/oauth2/access_token under the app's own appid and secret. The openid is the app's (another than
+    the mini-program's for the same person); the unionid, when the app is bound to the same Open Platform
+    account, is the person's in both. The user access token WeChat also returns is not kept: sign-in needs
+    only who it is."""
+
+    async def app_identity(self, code: str) -> WeChatIdentity:
+        data = await self._call("GET", APP_ACCESS_TOKEN_URL, params={
+            "appid": self.appid, "secret": self.secret, "code": code, "grant_type": "authorization_code"})
+        if data.get("errcode") or not data.get("openid"):
+            raise WeChatRefused(f"WeChat refused the code (errcode {data.get('errcode')}).")
+        return WeChatIdentity(openid=data["openid"], unionid=data.get("unionid"))
+
+
+class WeChatPlatforms:
+    """The mini-program's WeChat (sign-in, phone numbers) and the mobile app's (sign-in), as one port."""
+
+    def __init__(self, mini_program, app):
+        self.mini_program, self.app = mini_program, app
+
+    async def code_to_session(self, code: str) -> WeChatIdentity:
+        return await self.mini_program.code_to_session(code)
+
+    async def phone_number(self, code: str) -> str:
+        return await self.mini_program.phone_number(code)
+
+    async def app_identity(self, code: str) -> WeChatIdentity:
+        return await self.app.app_identity(code)

@@ -270,11 +270,13 @@ async def api(services, database) -> GraphQLClient:
 
 @pytest.fixture
 def api_with(program, database):
-    """Another instance of the API: `api_with(LOYALTY_RATE_LIMITS="...", wechat=...)`, settings on top
-    of the tests' own."""
-    def make(wechat=None, **env):
+    """Another instance of the API: `api_with(LOYALTY_RATE_LIMITS="...", wechat=..., sms=...)`, settings on
+    top of the tests' own."""
+    def make(wechat=None, sms=None, **env):
         settings = Settings.from_env({**TEST_ENV, **env})
-        return client_for(Services(settings, program, database, wechat or DevelopmentWeChat()), database)
+        services = Services(settings, program, database, wechat or DevelopmentWeChat(),
+                            **({"sms": sms} if sms is not None else {}))
+        return client_for(services, database)
     return make
 
 

@@ -15,6 +15,7 @@ CouponSource = strawberry.enum(vocabulary.CouponSource, name="CouponSource")
 RewardKind = strawberry.enum(vocabulary.RewardKind, name="RewardKind")
 RedemptionStatus = strawberry.enum(vocabulary.RedemptionStatus, name="RedemptionStatus")
 PointKind = strawberry.enum(vocabulary.PointKind, name="PointKind")
+WeChatPlatform = strawberry.enum(vocabulary.WeChatPlatform, name="WeChatPlatform")
 NotificationKind = strawberry.enum(vocabulary.NotificationKind, name="NotificationKind")
 
 

@@ -1,6 +1,9 @@
-"""Signing in with WeChat, the profile, the phone number, and leaving (注销)."""
+"""Signing in (WeChat from the mini-program or the mobile app, a phone number with an SMS code), the
+profile, the phone number, and leaving (注销)."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import date, datetime
 from typing import Awaitable, Callable, TypeVar
 
@@ -9,16 +12,25 @@ import strawberry
 from api.core.access import ANYONE, MEMBERS
 from api.core.auth import MEMBER_AUDIENCE, new_access_token
 from api.core.mutations import Refused, check_rate, execute, mutation, user_error
-from api.core.vocabulary import Gender, UserError
+from api.core.vocabulary import Gender, UserError, UserErrorCode, WeChatPlatform
 from api.members.types import Member, member_of, signed_in_member
 from domain import commands
+from domain.errors import LoyaltyError
+from domain.errors import UserErrorCode as DomainCode
 from domain.errors import invalid
-from domain.wechat import WeChatRefused
+from domain.members import mainland_phone, sms_code
+from domain.sms import SmsUnavailable
+from domain.wechat import WeChatRefused, WeChatUnavailable
+
+SMS_CODE_TTL_SECONDS = 300
 
 
 @strawberry.input
 class LoginWithWeChatInput:
-    code: str = strawberry.field(description="The code from wx.login().")
+    code: str = strawberry.field(description="The code from wx.login() (MINI_PROGRAM), or from the WeChat Open "
+                                             "SDK's SendAuth in the mobile app (APP).")
+    platform: WeChatPlatform = strawberry.field(default=WeChatPlatform.MINI_PROGRAM,
+                                                description="Which WeChat app the code comes from.")
 
 
 @strawberry.type
@@ -33,18 +45,106 @@ class LoginWithWeChatPayload:
 
 @mutation(ANYONE)
 async def login_with_wechat(info: strawberry.Info, input: LoginWithWeChatInput) -> LoginWithWeChatPayload:
-    """Sign in with a WeChat login code; the first login registers the member with the sign-up gift."""
+    """Sign in with a WeChat login code of the mini-program or the mobile app: the member of that openid,
+    else of its unionid (the same person in the other app), else a new member with the sign-up gift."""
     context = info.context
     settings = context.services.settings
     code = wechat_code(input.code)
     await check_rate(info, "login_ip", context.client_ip)
     await check_rate(info, "login_code", code)
-    identity = await from_wechat(info, lambda: context.services.wechat.code_to_session(code))
+    wechat = context.services.wechat
+    exchange = wechat.app_identity if input.platform == WeChatPlatform.APP else wechat.code_to_session
+    identity = await from_wechat(info, lambda: exchange(code))
     member, session, refresh_token = await execute(info, commands.SignInWithWeChat(
-        identity.openid, identity.unionid, settings.refresh_token_ttl_seconds))
+        identity.openid, identity.unionid, settings.refresh_token_ttl_seconds, input.platform.value))
     token, expires_at = new_access_token(info, MEMBER_AUDIENCE, session)
     return LoginWithWeChatPayload(access_token=token, expires_at=expires_at, refresh_token=refresh_token,
                                   member=await signed_in_member(info, member.id))
+
+
+@strawberry.input
+class RequestSmsCodeInput:
+    phone: str = strawberry.field(description="A mainland mobile number, 11 digits.")
+
+
+@strawberry.type
+class RequestSmsCodePayload:
+    retry_after_seconds: int | None = strawberry.field(
+        default=None, description="Seconds before another code may be sent to this number.")
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class LoginWithPhoneInput:
+    phone: str
+    sms_code: str = strawberry.field(description="The 6 digits texted by requestSmsCode (valid 5 minutes, once).")
+
+
+@strawberry.type
+class LoginWithPhonePayload:
+    access_token: str | None = None
+    expires_at: datetime | None = None
+    refresh_token: str | None = None
+    member: Member | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@mutation(ANYONE)
+async def request_sms_code(info: strawberry.Info, input: RequestSmsCodeInput) -> RequestSmsCodePayload:
+    """Text a 6-digit sign-in code to a mainland number (valid 5 minutes, once). Sends are limited per number
+    (one a minute, ten a day), per client address and per day in all; a refusal says when to retry."""
+    context = info.context
+    phone = refused_as_user_error(lambda: mainland_phone(input.phone))
+    sender = context.services.sms
+    if sender is None:
+        raise Refused([UserError(field=None, code=UserErrorCode.PROVIDER_UNAVAILABLE,
+                                 message="Signing in by text message is not available; sign in with WeChat.")])
+    await check_rate(info, "sms_ip", context.client_ip)
+    await check_rate(info, "sms_phone", phone)
+    await check_rate(info, "sms_phone_day", phone)
+    await check_rate(info, "sms_day", "all")
+    code = sender.new_code()
+    await execute(info, commands.StoreSmsCode(phone, code_hash(info, phone, code), SMS_CODE_TTL_SECONDS))
+    try:
+        async with context.reader.released():  # the provider may take seconds: no pooled connection held
+            await sender.send(phone, code)
+    except SmsUnavailable as exc:
+        await execute(info, commands.StoreSmsCode(phone, "", 0))  # the code never left: it must not work
+        raise Refused([UserError(field=None, code=UserErrorCode.PROVIDER_UNAVAILABLE,
+                                 message=f"The text message could not be sent ({exc}); try again shortly.")]) \
+            from None
+    return RequestSmsCodePayload(retry_after_seconds=context.services.settings.rate_limits.get("sms_phone", (1, 60))[1])
+
+
+@mutation(ANYONE)
+async def login_with_phone(info: strawberry.Info, input: LoginWithPhoneInput) -> LoginWithPhonePayload:
+    """Sign in with a phone number and the code texted to it: the member of that number, else a new member
+    with the number bound and the sign-up gift. A wrong, used or expired code is SMS_CODE_INVALID; after 5
+    wrong tries the code stops working."""
+    context = info.context
+    settings = context.services.settings
+    phone = refused_as_user_error(lambda: mainland_phone(input.phone))
+    code = refused_as_user_error(lambda: sms_code(input.sms_code))
+    await check_rate(info, "login_ip", context.client_ip)
+    member, session, refresh_token = await execute(info, commands.SignInWithPhone(
+        phone, code_hash(info, phone, code), settings.refresh_token_ttl_seconds))
+    token, expires_at = new_access_token(info, MEMBER_AUDIENCE, session)
+    return LoginWithPhonePayload(access_token=token, expires_at=expires_at, refresh_token=refresh_token,
+                                 member=await signed_in_member(info, member.id))
+
+
+def code_hash(info: strawberry.Info, phone: str, code: str) -> str:
+    """What is kept of a sign-in code: an HMAC under the service's secret key of number and code, so that the
+    table's rows give away no code (a plain hash of 6 digits is a million guesses away)."""
+    secret = info.context.services.settings.secret_key.encode()
+    return hmac.new(secret, f"sms:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def refused_as_user_error(check: Callable[[], T]) -> T:
+    try:
+        return check()
+    except LoyaltyError as error:
+        raise Refused([user_error(error)]) from None
 
 
 @strawberry.input
@@ -125,10 +225,13 @@ def wechat_code(value: str) -> str:
 
 
 async def from_wechat(info: strawberry.Info, call: Callable[[], Awaitable[T]]) -> T:
-    """What WeChat answers for a code; a code it refuses is INVALID_INPUT on `code`. The request holds no
-    pooled connection while it waits (WeChat may take seconds)."""
+    """What WeChat answers for a code; a code it refuses is INVALID_INPUT on `code`, WeChat unreachable (or
+    the platform not set up) PROVIDER_UNAVAILABLE. The request holds no pooled connection while it waits
+    (WeChat may take seconds)."""
     try:
         async with info.context.reader.released():
             return await call()
+    except WeChatUnavailable as exc:
+        raise Refused([user_error(LoyaltyError(DomainCode.PROVIDER_UNAVAILABLE, str(exc)))]) from None
     except WeChatRefused as exc:
         raise Refused([user_error(invalid("code", str(exc)))]) from None

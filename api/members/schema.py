@@ -8,7 +8,9 @@ from api.core.errors import bad_request, unauthenticated
 from api.core.mutations import staff_read
 from api.core.node import NodeType, owned_by
 from api.members.loaders import MemberById
-from api.members.mutations import bind_phone_number, deregister_member, login_with_wechat, update_profile
+from api.members.mutations import (
+    bind_phone_number, deregister_member, login_with_phone, login_with_wechat, request_sms_code, update_profile,
+)
 from api.members.types import Member, mask_phone
 from domain.access import Permission
 from persistence.members import queries
@@ -44,6 +46,8 @@ class MembersQuery:
 @strawberry.type
 class MembersMutation:
     login_with_we_chat = strawberry.mutation(resolver=login_with_wechat, name="loginWithWeChat")
+    request_sms_code = strawberry.mutation(resolver=request_sms_code)
+    login_with_phone = strawberry.mutation(resolver=login_with_phone)
     bind_phone_number = strawberry.mutation(resolver=bind_phone_number)
     deregister_member = strawberry.mutation(resolver=deregister_member)
     update_profile = strawberry.mutation(resolver=update_profile)

@@ -7,7 +7,7 @@ import strawberry
 
 from api.core.access import ANYONE, staff_with
 from api.core.auth import STAFF_AUDIENCE, new_access_token, new_api_key
-from api.core.mutations import Refused, audit, check_rate, execute, mutation, parse_id, shown
+from api.core.mutations import Refused, audit, check_rate, execute, mutation, parse_id, shown, user_error
 from api.core.vocabulary import UserError
 from api.members.types import Member, member_of
 from api.points.types import PointEntry
@@ -15,6 +15,7 @@ from api.staff.loaders import ApiKeyById
 from api.staff.types import ApiKey
 from domain import commands
 from domain.access import Permission
+from domain.errors import LoyaltyError, UserErrorCode
 from domain.handling import Actor
 
 
@@ -73,6 +74,32 @@ async def adjust_points(info: strawberry.Info, input: AdjustPointsInput) -> Adju
                           input)
     return AdjustPointsPayload(entry=shown(info, "PointEntry", member_id, lambda: PointEntry.from_row(entry, context)),
                                member=await member_of(info, member_id))
+
+
+@strawberry.input
+class MergeMembersInput:
+    source_member_id: strawberry.ID = strawberry.field(description="The duplicate, closed by the merge.")
+    target_member_id: strawberry.ID = strawberry.field(description="The member the person keeps.")
+    reason: str
+
+
+@strawberry.type
+class MergeMembersPayload:
+    member: Member | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@mutation(staff_with(Permission.MERGE_MEMBERS))
+async def merge_members(info: strawberry.Info, input: MergeMembersInput) -> MergeMembersPayload:
+    """客服主管 and above: fold a duplicate member into the one the person keeps (`domain.merges`): identities,
+    points (with their expiry), growth, coupons, orders and check-ins move; the duplicate is closed."""
+    source_id = parse_id(input.source_member_id, "Member", "sourceMemberId")
+    target_id = parse_id(input.target_member_id, "Member", "targetMemberId")
+    if source_id is None or target_id is None:
+        raise Refused([user_error(LoyaltyError(UserErrorCode.NOT_FOUND, "No such member.",
+                                               ["input", "sourceMemberId" if source_id is None else "targetMemberId"]))])
+    await execute(info, commands.MergeMembers(source_id, target_id, input.reason), input)
+    return MergeMembersPayload(member=await member_of(info, target_id))
 
 
 @strawberry.input

@@ -9,7 +9,7 @@ from api.core.mutations import staff_read
 from api.core.node import NodeType
 from api.core.pagination import newest_first_page
 from api.staff.loaders import ApiKeyById, ApiKeyPage, AuditPage
-from api.staff.mutations import adjust_points, create_api_key, revoke_api_key, staff_login
+from api.staff.mutations import adjust_points, create_api_key, merge_members, revoke_api_key, staff_login
 from api.staff.types import ApiKey, ApiKeyConnection, AuditEntry, AuditEntryConnection, StaffAccount
 from domain.access import Permission, role_may
 
@@ -42,6 +42,7 @@ class StaffQuery:
 class StaffMutation:
     staff_login = strawberry.mutation(resolver=staff_login)
     adjust_points = strawberry.mutation(resolver=adjust_points)
+    merge_members = strawberry.mutation(resolver=merge_members)
     create_api_key = strawberry.mutation(resolver=create_api_key)
     revoke_api_key = strawberry.mutation(resolver=revoke_api_key)
 

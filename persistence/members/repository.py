@@ -4,21 +4,24 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.model import Member
+from domain.model import Footprint, Member
 from persistence.database import Query, run_query
 from persistence.personal_data import PersonalDataCipher, phone_place
 from persistence.rows import columns_of, to_model
-from persistence.tables import growth_entries, members, profile_tasks, tier_gifts, wechat_identities
+from persistence.tables import (
+    check_ins, coupons, growth_entries, members, notifications, orders, point_entries, points_offsets, profile_tasks,
+    redemptions, tier_gifts, wechat_identities,
+)
 
 MEMBER_NO_DIGITS = 10
 
 
 _SAVED = ("nickname", "birthday", "gender", "household_size", "tier_code", "tier_expires_at",
-          "growth_value", "points_balance", "points_debt", "unionid", "deregistered_at")
+          "growth_value", "points_balance", "points_debt", "unionid", "deregistered_at", "merged_into")
 LOCK = Query(select(*columns_of(members, Member)).where(members.c.id == bindparam("member_id")).with_for_update())
 SAVE = Query(update(members).where(members.c.id == bindparam("member_id"))
              .values({name: bindparam(f"new_{name}") for name in _SAVED}))
@@ -86,8 +89,9 @@ class SqlMemberRepository:
     async def by_unionid(self, unionid: str) -> Member | None:
         return await self._one(members.c.unionid == unionid)
 
-    async def add_identity(self, member_id: int, openid: str, now: datetime) -> None:
-        await self.conn.execute(insert(wechat_identities).values(openid=openid, member_id=member_id, created_at=now))
+    async def add_identity(self, member_id: int, openid: str, platform: str, now: datetime) -> None:
+        await self.conn.execute(insert(wechat_identities).values(openid=openid, member_id=member_id, created_at=now,
+                                                                  platform=platform))
 
     async def erase_identities(self, member_id: int) -> None:
         await self.conn.execute(delete(wechat_identities).where(wechat_identities.c.member_id == member_id))
@@ -136,6 +140,48 @@ class SqlMemberRepository:
 
     async def grant_gift_level(self, member_id: int, level: int, now: datetime) -> None:
         await self.conn.execute(insert(tier_gifts).values(member_id=member_id, level=level, granted_at=now))
+
+
+    async def footprint(self, member_id: int) -> Footprint:
+        def count(table, *where):
+            return select(func.count()).select_from(table).where(table.c.member_id == member_id, *where) \
+                .scalar_subquery()
+
+        row = (await self.conn.execute(select(
+            count(wechat_identities), count(orders), count(check_ins), count(redemptions),
+            count(coupons, coupons.c.used_at.is_not(None))))).one()
+        kinds = await self.conn.execute(select(point_entries.c.kind).distinct()
+                                        .where(point_entries.c.member_id == member_id))
+        sources = await self.conn.execute(select(coupons.c.source).distinct().where(coupons.c.member_id == member_id))
+        return Footprint(wechat_identities=row[0], orders=row[1], check_ins=row[2], redemptions=row[3],
+                         coupons_used=row[4], point_kinds=frozenset(kinds.scalars()),
+                         coupon_sources=frozenset(sources.scalars()))
+
+    async def move_phone(self, source_id: int, target_id: int) -> None:
+        source = (await self.conn.execute(select(members.c.phone_sealed).where(members.c.id == source_id))).scalar()
+        target = (await self.conn.execute(select(members.c.phone_sealed).where(members.c.id == target_id))).scalar()
+        phone = self.personal_data.open(source, phone_place(source_id)) if source else None
+        await self.set_phone(source_id, None)
+        if phone and not target:
+            await self.set_phone(target_id, phone)
+
+    async def move_identities(self, source_id: int, target_id: int) -> None:
+        await self.conn.execute(update(wechat_identities).where(wechat_identities.c.member_id == source_id)
+                                .values(member_id=target_id))
+
+    async def move_belongings(self, source_id: int, target_id: int) -> None:
+        for table in (coupons, orders, points_offsets, redemptions, notifications):
+            await self.conn.execute(update(table).where(table.c.member_id == source_id).values(member_id=target_id))
+        target_days = select(check_ins.c.local_date).where(check_ins.c.member_id == target_id)
+        await self.conn.execute(update(check_ins).where(check_ins.c.member_id == source_id,
+                                                        check_ins.c.local_date.not_in(target_days))
+                                .values(member_id=target_id))
+        for table, key in ((profile_tasks, profile_tasks.c.task), (tier_gifts, tier_gifts.c.level)):
+            held = select(key).where(table.c.member_id == target_id)
+            rows = (await self.conn.execute(select(table).where(table.c.member_id == source_id,
+                                                                key.not_in(held)))).mappings().all()
+            if rows:
+                await self.conn.execute(insert(table), [{**row, "member_id": target_id} for row in rows])
 
 
 def _saved_fields(member: Member) -> tuple:

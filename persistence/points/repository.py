@@ -43,10 +43,10 @@ class SqlPointsRepository:
             .order_by(points_lots.c.expires_at, points_lots.c.id).with_for_update())
         return [to_model(PointsLot, row) for row in rows]
 
-    async def add_lot(self, entry: LedgerEntry, remaining: int) -> None:
+    async def add_lot(self, entry: LedgerEntry, remaining: int, earned_at: datetime | None = None) -> None:
         await run_query(self.conn, ADD_LOT, {
             "member_id": entry.member_id, "entry_id": entry.id, "points": entry.delta, "remaining": remaining,
-            "earned_at": entry.occurred_at, "expires_at": entry.expires_at})
+            "earned_at": earned_at or entry.occurred_at, "expires_at": entry.expires_at})
 
     async def spendable_lots(self, member_id: int, now: datetime) -> list[PointsLot]:
         rows = await run_query(self.conn, SPENDABLE, {"member_id": member_id, "cutoff": validity_cutoff(now)})

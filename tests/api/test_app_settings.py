@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.app import create_app
+from server.app import build_services, create_app
 from server.services import Services
 from server.settings import DEV_DATA_KEY, DEV_SECRET_KEY, NOT_PROJECT, Settings, SettingsError
 from server.wechat import WeChatClient, WeChatRefused
@@ -149,3 +149,21 @@ def test_every_problem_with_the_settings_is_named_at_once_one_line_each():
     assert [line.split(" ")[0].rstrip(":") for line in lines] == [
         "LOYALTY_SECRET_KEY", "LOYALTY_DATA_KEY", "DATABASE_URL", "LOYALTY_WECHAT_APPID", "LOYALTY_RATE_LIMITS",
         "LOYALTY_MAX_BATCH", "LOYALTY_DB_POOL_SIZE"]
+
+
+def test_the_mobile_apps_wechat_and_the_sms_provider_are_set_up_whole_or_not_at_all():
+    with pytest.raises(SettingsError, match="LOYALTY_WECHAT_APP_APPID and LOYALTY_WECHAT_APP_SECRET go together"):
+        Settings.from_env({"LOYALTY_WECHAT_APP_APPID": "wx-app-only"})
+    with pytest.raises(SettingsError, match="LOYALTY_SMS_PROVIDER must be one of aliyun, tencent"):
+        Settings.from_env({"LOYALTY_SMS_PROVIDER": "twilio"})
+    with pytest.raises(SettingsError, match="needs LOYALTY_SMS_ACCESS_KEY_SECRET, LOYALTY_SMS_SDK_APP_ID"):
+        Settings.from_env({"LOYALTY_SMS_PROVIDER": "tencent", "LOYALTY_SMS_ACCESS_KEY_ID": "id",
+                           "LOYALTY_SMS_SIGN_NAME": "会员中心", "LOYALTY_SMS_TEMPLATE": "1"})
+    sms = Settings.from_env({"LOYALTY_SMS_PROVIDER": "aliyun", "LOYALTY_SMS_ACCESS_KEY_ID": "id",
+                             "LOYALTY_SMS_ACCESS_KEY_SECRET": "secret", "LOYALTY_SMS_SIGN_NAME": "会员中心",
+                             "LOYALTY_SMS_TEMPLATE": "SMS_1"}).sms
+    assert (sms.provider, sms.template) == ("aliyun", "SMS_1")
+    production = Settings.from_env(production_env())
+    assert production.sms is None and production.wechat_app_appid is None   # both off: no stand-ins there
+    services = build_services(production)
+    assert services.sms is None

@@ -44,6 +44,13 @@ OPERATIONS = {
     "loginWithWeChat": ('mutation { loginWithWeChat(input: {code: "walk-login"}) { accessToken } }', {}, EVERYONE),
     "refreshAccessToken": ('mutation { refreshAccessToken(input: {refreshToken: "rt_x"}) { accessToken } }', {},
                            EVERYONE),
+    "requestSmsCode": ('mutation { requestSmsCode(input: {phone: "13800138000"}) { userErrors { code } } }', {},
+                       EVERYONE),
+    "loginWithPhone": ('mutation { loginWithPhone(input: {phone: "13800138000", smsCode: "123456"}) '
+                       '{ accessToken } }', {}, EVERYONE),
+    "mergeMembers": ('mutation { mergeMembers(input: {sourceMemberId: "TWVtYmVyOjA=", '
+                     'targetMemberId: "TWVtYmVyOjE=", reason: "walk"}) { userErrors { code } } }', {},
+                     {"SUPPORT_SUPERVISOR", "OPERATIONS_MANAGER", "ADMIN"}),
     "staffLogin": ('mutation { staffLogin(input: {username: "nobody", password: "nothing-at-all"}) '
                    '{ accessToken } }', {}, EVERYONE),
     "logout": ("mutation { logout { userErrors { code } } }", {}, MEMBER | STAFF),
@@ -208,11 +215,11 @@ def objects(value) -> list[dict]:
 
 
 # The order the walk calls them in: what ends a session or an account comes last.
-PAYLOAD_ORDER = ["loginWithWeChat", "refreshAccessToken", "staffLogin", "recordOrder", "refundOrder", "useCoupon",
-                 "redeemPointsForOrder", "adjustPoints", "createApiKey", "revokeApiKey", "bindPhoneNumber", "checkIn",
-                 "redeemReward", "claimMonthlyCoupons", "updateProfile", "markNotificationsRead", "logout",
-                 "deregisterMember"]
-SIGN_INS = {"loginWithWeChat"}  # their payload is the signed-in member's, read with the token it carries
+PAYLOAD_ORDER = ["loginWithWeChat", "requestSmsCode", "loginWithPhone", "refreshAccessToken", "staffLogin",
+                 "recordOrder", "refundOrder", "useCoupon", "redeemPointsForOrder", "adjustPoints", "mergeMembers",
+                 "createApiKey", "revokeApiKey", "bindPhoneNumber", "checkIn", "redeemReward", "claimMonthlyCoupons",
+                 "updateProfile", "markNotificationsRead", "logout", "deregisterMember"]
+SIGN_INS = {"loginWithWeChat", "loginWithPhone"}  # their payload is the signed-in member's, read with its token
 
 
 class Walk:
@@ -238,6 +245,7 @@ class Walk:
             "adjustPoints": lambda: {"memberId": owner, "points": 10, "reason": "walk", "idempotencyKey": tag},
             "createApiKey": lambda: {"name": f"walk-{tag}", "scopes": ["orders:write"]},
             "bindPhoneNumber": lambda: {"code": next(self.phones)},
+            "requestSmsCode": lambda: {"phone": next(self.phones)},
             "checkIn": lambda: {"idempotencyKey": f"walk-{tag}"},
             "updateProfile": lambda: {"nickname": "walker"},
         }
@@ -250,6 +258,16 @@ class Walk:
             rewards = await self.api.data("RewardCatalog", {"first": 10})
             cheapest = min((edge["node"] for edge in rewards["rewards"]["edges"]), key=lambda node: node["pointsCost"])
             return {"input": {"rewardId": cheapest["id"], "idempotencyKey": f"walk-{tag}"}}
+        if field == "loginWithPhone":
+            phone = next(self.phones)
+            sent = await self.api.execute("mutation($p: String!) { requestSmsCode(input: {phone: $p}) "
+                                          "{ userErrors { code } } }", {"p": phone})
+            assert sent["data"]["requestSmsCode"]["userErrors"] == [], sent
+            return {"input": {"phone": phone, "smsCode": "000000"}}
+        if field == "mergeMembers":
+            _, source = await self.api.login(f"walk-merge-source-{tag}", now=MON)
+            _, target = await self.api.login(f"walk-merge-target-{tag}", now=MON)
+            return {"input": {"sourceMemberId": source, "targetMemberId": target, "reason": "walk"}}
         if field == "revokeApiKey":
             created = await self.api.execute('mutation { createApiKey(input: {name: "doomed", scopes: ["orders:write"]}) '
                                              "{ apiKey { id } } }", token=self.admin)

@@ -26,8 +26,10 @@ EXPECTED_OPERATIONS = {
                            "Node", "CheckIn", "RedeemReward", "ClaimMonthlyCoupons", "UpdateProfile"},
     "integration.graphql": {"RecordOrder", "RefundOrder", "UseCoupon", "RedeemPointsForOrder"},
     "member-account.graphql": {"RefreshAccessToken", "Logout", "BindPhoneNumber", "DeregisterMember",
+                               "LoginWithWeChatApp", "RequestSmsCode", "LoginWithPhone",
                                "MyNotifications", "MarkNotificationsRead"},
     "staff.graphql": {"StaffLogin", "StaffAccount", "FindMember", "MemberAccount", "AdjustPoints", "AuditLog",
+                      "MergeMembers",
                       "ApiKeys", "CreateApiKey", "RevokeApiKey"},
 }
 

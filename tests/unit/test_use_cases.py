@@ -28,8 +28,8 @@ from domain.clock import FixedClock
 from domain.errors import LoyaltyError, UserErrorCode
 from domain.members import ProfileChange
 from domain.model import (
-    AuditRecord, CheckIn, Coupon, IdempotencyRecord, LedgerEntry, Member, Notification, Order, PointsLot, PointsOffset,
-    Redemption, RefreshToken, Refund, Reward, Session, StaffMember,
+    AuditRecord, CheckIn, Coupon, Footprint, IdempotencyRecord, LedgerEntry, Member, Notification, Order, PointsLot,
+    PointsOffset, Redemption, RefreshToken, Refund, Reward, Session, SmsCode, StaffMember,
 )
 from domain.program import Program, load_program
 from domain.service import Service
@@ -77,6 +77,7 @@ class FakeState:
     staff: dict[int, StaffMember] = field(default_factory=dict)
     api_keys: dict[int, dict] = field(default_factory=dict)
     audit: list[AuditRecord] = field(default_factory=list)
+    sms_codes: dict[str, SmsCode] = field(default_factory=dict)   # phone → its newest code
     last_id: int = 0
 
     def new_id(self) -> int:
@@ -144,7 +145,7 @@ class FakeMembers:
         self.s.members[mid] = Member(mid, f"{1000000000 + mid}", tier_code, 0, 0, 0, now, unionid=unionid)
         return self.s.members[mid]
 
-    async def add_identity(self, member_id: int, openid: str, now: datetime) -> None:
+    async def add_identity(self, member_id: int, openid: str, platform: str, now: datetime) -> None:
         assert openid not in self.s.identities, "primary key openid violated"
         self.s.identities[openid] = member_id
 
@@ -184,6 +185,56 @@ class FakeMembers:
         assert level not in granted, "unique (member_id, level) violated"
         granted.add(level)
 
+    async def footprint(self, member_id: int) -> Footprint:
+        mine = [c for c in self.s.coupons.values() if c.member_id == member_id]
+        return Footprint(
+            wechat_identities=sum(m == member_id for m in self.s.identities.values()),
+            orders=sum(o.member_id == member_id for o in self.s.orders.values()),
+            check_ins=sum(c.member_id == member_id for c in self.s.check_ins.values()),
+            redemptions=sum(r.member_id == member_id for r in self.s.redemptions.values()),
+            point_kinds=frozenset(e.kind for e in self.s.ledger if e.member_id == member_id),
+            coupon_sources=frozenset(c.source for c in mine), coupons_used=sum(c.used_at is not None for c in mine))
+
+    async def move_phone(self, source_id: int, target_id: int) -> None:
+        phone = self.s.phones.pop(source_id, None)
+        if phone and target_id not in self.s.phones:
+            self.s.phones[target_id] = phone
+
+    async def move_identities(self, source_id: int, target_id: int) -> None:
+        self.s.identities = {o: (target_id if m == source_id else m) for o, m in self.s.identities.items()}
+
+    async def move_belongings(self, source_id: int, target_id: int) -> None:
+        for rows in (self.s.coupons, self.s.orders, self.s.offsets, self.s.redemptions, self.s.notifications):
+            for row in rows.values():
+                if row.member_id == source_id:
+                    row.member_id = target_id
+        target_days = {c.local_date for c in self.s.check_ins.values() if c.member_id == target_id}
+        for check_in in self.s.check_ins.values():
+            if check_in.member_id == source_id and check_in.local_date not in target_days:
+                check_in.member_id = target_id
+        self.s.tasks.setdefault(target_id, set()).update(self.s.tasks.get(source_id, set()))
+        self.s.gift_levels.setdefault(target_id, set()).update(self.s.gift_levels.get(source_id, set()))
+
+
+class FakeSmsCodes:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def replace(self, phone: str, code_hash: str, now: datetime, expires_at: datetime) -> None:
+        self.s.sms_codes[phone] = SmsCode(self.s.new_id(), code_hash, 0, expires_at)
+
+    async def latest(self, phone: str) -> SmsCode | None:
+        return self.s.sms_codes.get(phone)
+
+    async def count_wrong_try(self, code_id: int) -> None:
+        for code in self.s.sms_codes.values():
+            code.attempts += code.id == code_id
+
+    async def spend(self, code_id: int, now: datetime) -> None:
+        for code in self.s.sms_codes.values():
+            if code.id == code_id:
+                code.used_at = now
+
 
 class FakePoints:
     def __init__(self, s: FakeState):
@@ -201,10 +252,11 @@ class FakePoints:
         lots = [lot for lot in self.s.lots.values() if lot.member_id == member_id and lot.remaining > 0]
         return _c(sorted(lots, key=lambda lot: (lot.expires_at, lot.id)))
 
-    async def add_lot(self, entry: LedgerEntry, remaining: int) -> None:
+    async def add_lot(self, entry: LedgerEntry, remaining: int, earned_at: datetime | None = None) -> None:
         assert entry.id is not None and entry.delta > 0 and entry.expires_at is not None
         lid = self.s.new_id()
-        self.s.lots[lid] = PointsLot(lid, entry.member_id, entry.delta, remaining, entry.occurred_at, entry.expires_at)
+        self.s.lots[lid] = PointsLot(lid, entry.member_id, entry.delta, remaining, earned_at or entry.occurred_at,
+                                     entry.expires_at)
 
     async def spendable_lots(self, member_id: int, now: datetime) -> list[PointsLot]:
         cutoff = now.replace(microsecond=0)
@@ -468,6 +520,7 @@ class FakeUnitOfWork:
         self.commits = 0
         self.working = copy.deepcopy(store.state)
         self.members = FakeMembers(self.working)
+        self.sms_codes = FakeSmsCodes(self.working)
         self.points = FakePoints(self.working)
         self.coupons = FakeCoupons(self.working)
         self.check_ins = FakeCheckIns(self.working)
@@ -585,7 +638,7 @@ async def give_points(store: FakeStore, program: Program, member_id: int, points
 
 
 @pytest.mark.parametrize("protocol, fake", [
-    (ports.MemberRepository, FakeMembers), (ports.PointsRepository, FakePoints),
+    (ports.MemberRepository, FakeMembers), (ports.SmsCodeRepository, FakeSmsCodes), (ports.PointsRepository, FakePoints),
     (ports.CouponRepository, FakeCoupons),
     (ports.CheckInRepository, FakeCheckIns), (ports.RewardRepository, FakeRewards),
     (ports.OrderRepository, FakeOrders), (ports.IdempotencyRepository, FakeIdempotency),
