@@ -186,7 +186,10 @@ class Floor:
         await self.pool.close()
 
     def local(self, moment: datetime | None) -> str | None:
-        return moment.replace(tzinfo=timezone.utc).astimezone(self.zone).isoformat() if moment is not None else None
+        """As the API writes a DateTime: in the program's zone, to the millisecond."""
+        if moment is None:
+            return None
+        return moment.replace(tzinfo=timezone.utc).astimezone(self.zone).isoformat(timespec="milliseconds")
 
     def session_token_id(self, request: Request) -> str:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")

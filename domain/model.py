@@ -32,6 +32,12 @@ class Member:
     household_size: int | None = None
     deregistered_at: datetime | None = None
     merged_into: int | None = None   # closed by a staff merge into that member
+    points_held: int = 0             # reserved by checkout holds: out of the lots, not spendable
+
+    @property
+    def points_available(self) -> int:
+        """What the member can spend now: the balance less what checkout holds reserve."""
+        return self.points_balance - self.points_held
 
     def add_points(self, points: int) -> int:
         """Points added: debt left by refunds is repaid from them first. What stays spendable (the new
@@ -150,6 +156,7 @@ class CheckIn:
     points_awarded: int
     created_at: datetime
     id: int | None = None
+    made_up: bool = False   # 补签: a missed day filled in later
 
 
 @dataclass

@@ -147,6 +147,51 @@ class ReminderRule:
 
 
 @dataclass(frozen=True)
+class MakeUpRule:
+    """补签: a missed local day within `window_days`, at most `per_month` a local month, for `cost_points`."""
+
+    window_days: int
+    per_month: int
+    cost_points: int
+
+
+@dataclass(frozen=True)
+class CheckoutRule:
+    """Points and a coupon held for an order awaiting payment, `hold_minutes` at most."""
+
+    hold_minutes: int
+
+
+@dataclass(frozen=True)
+class ReferralRule:
+    """邀请有礼: the referee's coupons on joining; the referrer's points once the referee's first eligible order
+    has stood `qualify_days` without being fully refunded, at most `monthly_cap` rewarded a local month."""
+
+    referee_coupons: tuple[CouponGrant, ...]
+    referrer_points: int
+    qualify_days: int
+    monthly_cap: int
+
+
+@dataclass(frozen=True)
+class FrequencyBonusRule:
+    """Visits a local month (orders; those within `visit_window_hours` of the last counted one count once):
+    with net spend of at least `min_spend`, the highest threshold reached pays its points on the 1st of the
+    next month. `thresholds`: (visits, points), fewest visits first."""
+
+    min_spend: int
+    visit_window_hours: int
+    thresholds: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class MigrationRule:
+    """Legacy points: `legacy_ratio` legacy points make 1 point, rounded down."""
+
+    legacy_ratio: int
+
+
+@dataclass(frozen=True)
 class Program:
     name: str
     timezone: str
@@ -171,6 +216,11 @@ class Program:
     rewards: tuple[RewardSpec, ...]
     benefits: tuple[BenefitSpec, ...]
     calendar: LocalCalendar = field(compare=False)
+    checkout: CheckoutRule = CheckoutRule(30)
+    make_up: MakeUpRule | None = None          # off when the file has no points.check_in.make_up
+    referral: ReferralRule | None = None       # off when the file has no [referral]
+    frequency_bonus: FrequencyBonusRule | None = None
+    migration: MigrationRule = MigrationRule(100)
 
     @property
     def base_tier(self) -> TierRule:
@@ -370,6 +420,37 @@ def parse_program(data: dict, source: str = "program") -> Program:
 
     profile = points.table("profile")
     check_in = points.table("check_in")
+    make_up_table = check_in.optional_table("make_up")
+    make_up = MakeUpRule(make_up_table.integer("window_days", minimum=1, maximum=31),
+                         make_up_table.integer("per_month", minimum=1, maximum=31),
+                         make_up_table.integer("cost_points", minimum=0)) if make_up_table else None
+    checkout_table = root.optional_table("checkout")
+    checkout = CheckoutRule(checkout_table.integer("hold_minutes", minimum=1, maximum=24 * 60)) \
+        if checkout_table else CheckoutRule(30)
+    referral_table = root.optional_table("referral")
+    referral = None
+    if referral_table:
+        referee_coupons = tuple(_grants(referral_table, "referee_coupons"))
+        check_grants(referee_coupons, referral_table, "referee_coupons")
+        referral = ReferralRule(referee_coupons, referral_table.integer("referrer_points", minimum=1),
+                                referral_table.integer("qualify_days", minimum=0, maximum=366),
+                                referral_table.integer("monthly_cap", minimum=1))
+    frequency_table = root.optional_table("frequency_bonus")
+    frequency_bonus = None
+    if frequency_table:
+        thresholds = []
+        for i, item in enumerate(frequency_table.data.get("thresholds") or []):
+            entry = _Reader(source, f"frequency_bonus.thresholds[{i}]", item)
+            thresholds.append((entry.integer("visits", minimum=1), entry.integer("points", minimum=1)))
+        thresholds.sort()
+        if not thresholds or len({v for v, _ in thresholds}) != len(thresholds):
+            raise frequency_table.fail("thresholds", "give at least one, each with its own number of visits")
+        frequency_bonus = FrequencyBonusRule(frequency_table.integer("min_spend", minimum=0),
+                                             frequency_table.integer("visit_window_hours", default=24, minimum=0),
+                                             tuple(thresholds))
+    migration_table = root.optional_table("migration")
+    migration = MigrationRule(migration_table.integer("legacy_ratio", minimum=1)) if migration_table \
+        else MigrationRule(100)
     bonus = points.optional_table("monthly_bonus")
     clearing = points.optional_table("annual_clearing")
     offset = points.table("offset")
@@ -474,6 +555,11 @@ def parse_program(data: dict, source: str = "program") -> Program:
         rewards=tuple(rewards),
         benefits=tuple(benefits),
         calendar=LocalCalendar(zone),
+        checkout=checkout,
+        make_up=make_up,
+        referral=referral,
+        frequency_bonus=frequency_bonus,
+        migration=migration,
     )
 
 

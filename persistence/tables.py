@@ -120,11 +120,15 @@ members = Table(
     Column("growth_value", Integer, nullable=False, default=0),
     Column("points_balance", BigInteger, nullable=False, default=0),
     Column("points_debt", BigInteger, nullable=False, default=0),
+    # Points reserved by checkout holds: taken out of the lots (hold_lots), still in the ledger's balance
+    # until captured; what the member can spend is points_balance - points_held.
+    Column("points_held", BigInteger, nullable=False, server_default="0"),
     Column("created_at", UtcDateTime, nullable=False),
     Column("deregistered_at", UtcDateTime),  # 注销: personal data erased; ledgers kept, anonymous
     Column("merged_into", Id, ForeignKey("members.id")),  # closed by a merge into that member (with deregistered_at)
     CheckConstraint("growth_value >= 0", name="growth_not_negative"),
     CheckConstraint("points_debt >= 0", name="debt_not_negative"),
+    CheckConstraint("points_held >= 0", name="held_not_negative"),
 )
 
 point_entries = Table(
@@ -185,6 +189,7 @@ check_ins = Table(
     Column("streak_days", Integer, nullable=False),
     Column("points_awarded", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("made_up", Boolean, nullable=False, server_default=false()),  # 补签: a missed day filled in
     UniqueConstraint("member_id", "local_date", name="uq_check_ins_member_id_local_date"),
     CheckConstraint("streak_days >= 1", name="streak_positive"),
 )
@@ -396,4 +401,50 @@ notifications = Table(
     Index("ix_notifications_member_id_id", "member_id", "id"),
     Index("ix_notifications_unsent", "id", postgresql_where=text("sent_at IS NULL"),
           sqlite_where=text("sent_at IS NULL")),
+)
+
+
+checkout_holds = Table(
+    # Points and/or one coupon reserved for an order awaiting payment (the commerce backend's checkout):
+    # HELD until captured by recordOrder of the same external order id, released, or expired by the job.
+    "checkout_holds", metadata, _id(), _member_ref(index=True),
+    Column("external_order_id", String(128), nullable=False, unique=True),
+    Column("request_hash", String(64), nullable=False),   # the input it was made with: a retry replays it
+    Column("order_amount", BigInteger, nullable=False),
+    Column("points", BigInteger, nullable=False),          # 0: no points held
+    Column("amount_off", BigInteger, nullable=False),      # what the points and the coupon take off, in fen
+    Column("coupon_id", Id, ForeignKey("coupons.id"), index=True),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("settled_at", UtcDateTime),
+    Index("ix_checkout_holds_held_expires_at", "expires_at", postgresql_where=text("status = 'HELD'"),
+          sqlite_where=text("status = 'HELD'")),
+    CheckConstraint("points >= 0", name="points_not_negative"),
+)
+
+hold_lots = Table(
+    # Which lots a hold's points were taken from, so that a release puts each back where it came from.
+    "hold_lots", metadata,
+    Column("hold_id", Id, ForeignKey("checkout_holds.id"), primary_key=True),
+    Column("lot_id", Id, ForeignKey("points_lots.id"), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+)
+
+referrals = Table(
+    # 邀请有礼: a referee (new member) signed up with a referrer's code.
+    "referrals", metadata, _id(),
+    Column("referrer_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("referee_id", Id, ForeignKey("members.id"), nullable=False, unique=True),
+    Column("joined_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),          # PENDING, QUALIFYING, REWARDED, VOID
+    Column("order_id", Id, ForeignKey("orders.id")),       # the referee's first eligible order
+    Column("qualifies_at", UtcDateTime),                   # when that order has stood long enough
+    Column("rewarded_at", UtcDateTime),
+    Column("points_awarded", Integer, nullable=False, default=0),
+    Column("void_reason", String(64)),
+    Index("ix_referrals_referrer_id_id", "referrer_id", "id"),
+    Index("ix_referrals_qualifying", "qualifies_at", postgresql_where=text("status = 'QUALIFYING'"),
+          sqlite_where=text("status = 'QUALIFYING'")),
 )

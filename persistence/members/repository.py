@@ -21,7 +21,8 @@ MEMBER_NO_DIGITS = 10
 
 
 _SAVED = ("nickname", "birthday", "gender", "household_size", "tier_code", "tier_expires_at",
-          "growth_value", "points_balance", "points_debt", "unionid", "deregistered_at", "merged_into")
+          "growth_value", "points_balance", "points_debt", "unionid", "deregistered_at", "merged_into",
+          "points_held")
 LOCK = Query(select(*columns_of(members, Member)).where(members.c.id == bindparam("member_id")).with_for_update())
 SAVE = Query(update(members).where(members.c.id == bindparam("member_id"))
              .values({name: bindparam(f"new_{name}") for name in _SAVED}))
