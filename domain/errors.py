@@ -25,6 +25,8 @@ class UserErrorCode(str, Enum):
     RATE_LIMITED = "RATE_LIMITED"
     SMS_CODE_INVALID = "SMS_CODE_INVALID"            # a wrong, used or expired sign-in code: one answer for each
     PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"    # WeChat or the SMS provider could not be reached or refused
+    INVALID_REFERRAL_CODE = "INVALID_REFERRAL_CODE"  # unknown, or given by a member who already existed
+    LIMIT_REACHED = "LIMIT_REACHED"                  # a per-period allowance is used up (make-up check-ins)
 
 
 class LoyaltyError(Exception):

@@ -36,6 +36,9 @@ class PointKind(str, Enum):
     EXPIRY = "EXPIRY"
     ADJUSTMENT = "ADJUSTMENT"
     TRANSFER = "TRANSFER"    # points moved by a staff merge: out of the closed member, into the one kept
+    REFERRAL = "REFERRAL"    # the referrer's reward for a referee who qualified (邀请有礼)
+    MIGRATION = "MIGRATION"  # legacy points converted from the old system (loyalty import legacy-points)
+    MAKE_UP = "MAKE_UP"      # the points a make-up check-in (补签) costs
 
 
 class WeChatPlatform(str, Enum):
@@ -88,6 +91,28 @@ class NotificationKind(str, Enum):
     TIER_CHANGED = "TIER_CHANGED"
     BIRTHDAY_GIFT = "BIRTHDAY_GIFT"
     BONUS = "BONUS"
+    REFERRAL_REWARDED = "REFERRAL_REWARDED"
+
+
+class HoldStatus(str, Enum):
+    """A checkout hold: HELD until the order's recordOrder captures it, releaseHold releases it, or it
+    expires (`checkout.hold_minutes`) and the job gives it back."""
+
+    HELD = "HELD"
+    CAPTURED = "CAPTURED"
+    RELEASED = "RELEASED"
+    EXPIRED = "EXPIRED"
+
+
+class ReferralStatus(str, Enum):
+    """PENDING: the referee has no eligible order yet; QUALIFYING: their first one is standing its
+    `referral.qualify_days`; REWARDED: the referrer got `referral.referrer_points`; VOID: not a referral
+    after all (the same person, or the order fully refunded)."""
+
+    PENDING = "PENDING"
+    QUALIFYING = "QUALIFYING"
+    REWARDED = "REWARDED"
+    VOID = "VOID"
 
 
 def names(vocabulary: type[Enum]) -> tuple[str, ...]:
