@@ -12,6 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from api.check_ins import schema as check_ins
+from api.checkout import schema as checkout
 from api.core.document_limits import DocumentChecks, RequestChecks, RequestLimits
 from api.core.errors import MaskUnexpectedErrors, bad_request, log_unexpected
 from api.core.ids import from_global_id
@@ -24,12 +25,13 @@ from api.members import schema as members
 from api.notifications import schema as notifications
 from api.orders import schema as orders
 from api.points import schema as points
+from api.referrals import schema as referrals
 from api.rewards import schema as rewards
 from api.sessions import schema as sessions
 from api.staff import schema as staff
 from api.tiers import schema as tiers
 
-AREAS = (members, tiers, rewards, coupons, points, check_ins, orders, notifications, staff)
+AREAS = (members, tiers, rewards, coupons, points, check_ins, orders, checkout, notifications, referrals, staff)
 NODES = {name: node for area in AREAS for name, node in area.NODES.items()}
 
 
@@ -57,6 +59,7 @@ Query = merge_types("Query", (members.MembersQuery, tiers.TiersQuery, rewards.Re
 Mutation = merge_types("Mutation", (members.MembersMutation, sessions.SessionsMutation, check_ins.CheckInsMutation,
                                     rewards.RewardsMutation, coupons.CouponsMutation,
                                     notifications.NotificationsMutation, orders.OrdersMutation,
+                                    checkout.CheckoutMutation,
                                     staff.StaffMutation))
 
 

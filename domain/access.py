@@ -44,15 +44,17 @@ ALL_SCOPES = frozenset(Scope)
 
 # Besides members:read, which reads members and all their objects, a scope that writes a kind of object
 # reads it too, as Stripe's restricted keys do: the order an orders:write key records, the coupon a
-# coupons:write key uses. Nothing else: a member's balance, coupons, ledgers and notifications need
-# members:read, through node(id:) and through a mutation's payload alike.
-READ_BY_WRITING = {"Order": Scope.ORDERS_WRITE, "Coupon": Scope.COUPONS_WRITE}
+# coupons:write key uses, the checkout hold a points:write or coupons:write key makes. Nothing else: a
+# member's balance, coupons, ledgers and notifications need members:read, through node(id:) and through
+# a mutation's payload alike.
+READ_BY_WRITING = {"Order": frozenset({Scope.ORDERS_WRITE}), "Coupon": frozenset({Scope.COUPONS_WRITE}),
+                   "CheckoutHold": frozenset({Scope.POINTS_WRITE, Scope.COUPONS_WRITE})}
 
 
 def scopes_read(scopes: frozenset[Scope], kind: str) -> bool:
     """Whether an integration with `scopes` may read a member's object of `kind` (a type name: "Member",
     "Order", "Coupon", "PointEntry"…)."""
-    return Scope.MEMBERS_READ in scopes or READ_BY_WRITING.get(kind) in scopes
+    return Scope.MEMBERS_READ in scopes or bool(scopes & READ_BY_WRITING.get(kind, frozenset()))
 
 
 def permissions_of(role: str) -> frozenset[Permission]:

@@ -31,6 +31,7 @@ class SignInWithWeChat(Command):
     unionid: str | None
     refresh_ttl_seconds: int | None
     platform: str = "MINI_PROGRAM"   # vocabulary.WeChatPlatform
+    referral_code: str | None = None  # a referrer's code: links a member registered now (`domain.referrals`)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,29 @@ class SignInWithPhone(Command):
     phone: str
     code_hash: str
     refresh_ttl_seconds: int | None
+
+
+@dataclass(frozen=True)
+class HoldForCheckout(Command):
+    """The commerce backend: reserve points and/or one coupon for an order awaiting payment."""
+
+    audit_action: ClassVar[str | None] = "holdForCheckout"
+    member_id: int
+    external_order_id: str
+    order_amount: int
+    points: int | None
+    coupon_id: int | None
+
+    def audit_subject(self) -> str | None:
+        return f"Member:{self.member_id}"
+
+
+@dataclass(frozen=True)
+class ReleaseHold(Command):
+    """The commerce backend: the checkout was cancelled; give the hold back."""
+
+    audit_action: ClassVar[str | None] = "releaseHold"
+    external_order_id: str
 
 
 @dataclass(frozen=True)
@@ -148,6 +172,15 @@ class AdjustPoints(Command):
 @dataclass(frozen=True)
 class CheckIn(Command):
     member_id: int
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class MakeUpCheckIn(Command):
+    """补签: fill the member's missed local day `day`, for points."""
+
+    member_id: int
+    day: date
     idempotency_key: str
 
 

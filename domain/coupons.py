@@ -68,25 +68,49 @@ async def use_coupon(command: commands.UseCoupon, uow: UnitOfWork, context: Hand
     if order_amount < 0:
         raise invalid("orderAmount", "orderAmount must not be negative.")
     member = await member_for_update(uow, member_id)
-    coupon = await uow.coupons.lock(coupon_id) if coupon_id is not None else None
-    if coupon is None or coupon.member_id != member.id:
-        raise LoyaltyError(UserErrorCode.NOT_FOUND, "No such coupon for this member.", ["input", "couponId"])
-    status = coupon.status_at(now)
-    if status == CouponStatus.USED:
-        if coupon.used_order_id != external_order_id:
-            raise LoyaltyError(UserErrorCode.COUPON_ALREADY_USED, "This coupon has already been used.")
+    coupon = await _members_coupon(uow, member, coupon_id)
+    if coupon.status_at(now) == CouponStatus.USED and coupon.used_order_id == external_order_id:
         if coupon.used_order_amount != order_amount:
             raise idempotency.key_reused("coupon and externalOrderId")
         return context.replay(coupon)
+    _check_open(coupon, order_amount, now)
+    holder = await uow.holds.holding_coupon(coupon.id)
+    if holder is not None and holder.external_order_id != external_order_id:
+        raise LoyaltyError(UserErrorCode.COUPON_ALREADY_USED, "This coupon is held for another order.")
+    mark_used(coupon, external_order_id, order_amount, now)
+    await uow.coupons.save(coupon)
+    return coupon
+
+
+async def _members_coupon(uow: UnitOfWork, member, coupon_id: int | None) -> Coupon:
+    coupon = await uow.coupons.lock(coupon_id) if coupon_id is not None else None
+    if coupon is None or coupon.member_id != member.id:
+        raise LoyaltyError(UserErrorCode.NOT_FOUND, "No such coupon for this member.", ["input", "couponId"])
+    return coupon
+
+
+def _check_open(coupon: Coupon, order_amount: int, now: datetime) -> None:
+    status = coupon.status_at(now)
+    if status == CouponStatus.USED:
+        raise LoyaltyError(UserErrorCode.COUPON_ALREADY_USED, "This coupon has already been used.")
     if status == CouponStatus.EXPIRED:
         raise LoyaltyError(UserErrorCode.COUPON_EXPIRED, "This coupon has expired.")
     if order_amount < coupon.min_spend:
         raise LoyaltyError(UserErrorCode.MIN_SPEND_NOT_MET,
                            f"This coupon needs an order of at least {coupon.min_spend} fen.")
+
+
+async def check_usable(uow: UnitOfWork, member, coupon_id: int | None, order_amount: int, now: datetime) -> Coupon:
+    """The member's coupon, locked, if an order of `order_amount` may use it now: as useCoupon checks it."""
+    coupon = await _members_coupon(uow, member, coupon_id)
+    _check_open(coupon, order_amount, now)
+    return coupon
+
+
+def mark_used(coupon: Coupon, external_order_id: str, order_amount: int, now: datetime) -> None:
     coupon.status = CouponStatus.USED
     coupon.used_at = now
     coupon.used_order_id = external_order_id
     coupon.used_order_amount = order_amount
-    coupon.applied_discount = coupon_discount(coupon.kind, coupon.discount_amount, coupon.discount_percent, order_amount)
-    await uow.coupons.save(coupon)
-    return coupon
+    coupon.applied_discount = coupon_discount(coupon.kind, coupon.discount_amount, coupon.discount_percent,
+                                              order_amount)

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from domain import commands, coupons, sessions, wallet
+from domain import checkout, commands, coupons, legacy_points, referrals, sessions, wallet
 from domain.errors import LoyaltyError, UserErrorCode, invalid
 from domain.handling import Handling
 from domain.locking import member_for_update
@@ -55,27 +55,46 @@ async def _register(uow: UnitOfWork, context: Handling, unionid: str | None) -> 
     return member
 
 
-async def sign_in_with_wechat(command: commands.SignInWithWeChat, uow: UnitOfWork,
-                              context: Handling) -> tuple[Member, Session, str | None]:
+@dataclass(frozen=True)
+class SignedIn:
+    """A WeChat sign-in's outcome; it unpacks as (member, session, refresh token)."""
+
+    member: Member
+    session: Session
+    refresh_token: str | None
+    referral_refused: LoyaltyError | None = None   # why the referral code given linked nothing
+
+    def __iter__(self):
+        return iter((self.member, self.session, self.refresh_token))
+
+
+async def sign_in_with_wechat(command: commands.SignInWithWeChat, uow: UnitOfWork, context: Handling) -> SignedIn:
     """Sign in the member of this openid (of the mini-program or the mobile app), or of this unionid (the
     same person in the other WeChat app: the openid joins them), or register a new member. A member first
-    seen without a unionid takes it when WeChat gives one and no other member holds it. Starts a session
-    (by the real clock: sessions follow it, not a test clock); returns the member, the session and its
-    first refresh token."""
+    seen without a unionid takes it when WeChat gives one and no other member holds it; another member
+    holding it is the same person (`referrals.void_if_one_person`). A referral code is for a member
+    registered here (`referrals.on_sign_in`). Starts a session (by the real clock: sessions follow it, not
+    a test clock)."""
     now, openid, unionid = context.now, command.openid, command.unionid
     member = await uow.members.by_openid(openid)
     if member is None and unionid:
         member = await uow.members.by_unionid(unionid)
         if member is not None:
             await uow.members.add_identity(member.id, openid, command.platform, now)
-    elif member is not None and unionid and member.unionid is None and await uow.members.by_unionid(unionid) is None:
-        member = await member_for_update(uow, member.id)
-        member.unionid = unionid
+    elif member is not None and unionid and member.unionid != unionid:
+        holder = await uow.members.by_unionid(unionid)
+        if holder is None and member.unionid is None:
+            member = await member_for_update(uow, member.id)
+            member.unionid = unionid
+        elif holder is not None:
+            await referrals.void_if_one_person(uow, member.id, holder.id, referrals.SAME_UNIONID)
+    registered = member is None
     if member is None:
         member = await _register(uow, context, unionid)
         await uow.members.add_identity(member.id, openid, command.platform, now)
+    referral_refused = await referrals.on_sign_in(uow, context, member, registered, command.referral_code)
     session, refresh_token = await sessions.start(uow, context.real_now, command.refresh_ttl_seconds, member_id=member.id)
-    return member, session, refresh_token
+    return SignedIn(member, session, refresh_token, referral_refused)
 
 
 def _code_invalid(keep_changes: bool = False) -> LoyaltyError:
@@ -92,7 +111,8 @@ async def sign_in_with_phone(command: commands.SignInWithPhone, uow: UnitOfWork,
                              context: Handling) -> tuple[Member, Session, str | None]:
     """Sign in the member whose number this is, or register one with the number bound, when the code is
     the number's newest, unused, unexpired and tried fewer than SMS_CODE_TRIES times. A wrong code counts
-    a try (kept although the sign-in is refused); wrong, used and expired codes get the same answer."""
+    a try (kept although the sign-in is refused); wrong, used and expired codes get the same answer. A
+    number registered here takes the legacy points waiting for it (`legacy_points.credit_waiting`)."""
     now = context.now
     code = await uow.sms_codes.latest(command.phone)
     if code is None or code.used_at is not None or code.expires_at <= now or code.attempts >= SMS_CODE_TRIES:
@@ -105,6 +125,7 @@ async def sign_in_with_phone(command: commands.SignInWithPhone, uow: UnitOfWork,
     if member is None:
         member = await _register(uow, context, None)
         await uow.members.set_phone(member.id, command.phone)
+        await legacy_points.credit_waiting(uow, context, member, command.phone)
     session, refresh_token = await sessions.start(uow, context.real_now, command.refresh_ttl_seconds, member_id=member.id)
     return member, session, refresh_token
 
@@ -112,17 +133,21 @@ async def sign_in_with_phone(command: commands.SignInWithPhone, uow: UnitOfWork,
 async def bind_phone(command: commands.BindPhone, uow: UnitOfWork, context: Handling) -> Member:
     """Bind the number WeChat vouched for. One number, one member: a number held by a phone-only sign-up
     that has done nothing beyond its sign-up gift is folded into this member (`_fold`); another member's
-    is PHONE_TAKEN (staff may merge the two, `domain.merges`)."""
+    is PHONE_TAKEN (staff may merge the two, `domain.merges`). Either way one person holds both: a referral
+    between them is void, even when the binding is refused. The number's waiting legacy points are credited
+    (`legacy_points.credit_waiting`)."""
     phone = command.phone
     member = await member_for_update(uow, command.member_id)
     holder = await uow.members.by_phone(phone)
     if holder is not None and holder.id != member.id:
         holder = await member_for_update(uow, holder.id)
+        voided = await referrals.void_if_one_person(uow, member.id, holder.id, referrals.SAME_PHONE)
         if not foldable(await uow.members.footprint(holder.id)):
             raise LoyaltyError(UserErrorCode.PHONE_TAKEN, "This phone number is bound to another member.",
-                               ["input", "code"])
+                               ["input", "code"], keep_changes=voided)
         await _fold(uow, holder, member, context.now)
     await uow.members.set_phone(member.id, phone)
+    await legacy_points.credit_waiting(uow, context, member, phone)
     return member
 
 
@@ -138,6 +163,7 @@ async def _fold(uow: UnitOfWork, holder: Member, into: Member, now: datetime) ->
     """Close a phone-only sign-up in favour of the member binding its number: the person got a sign-up
     gift there already, so this one's is forfeited (one ADJUSTMENT entry) and its coupons ended; its
     sessions end; its number is cleared for `into` to take."""
+    await checkout.release_all(uow, holder, now)
     await wallet.forfeit_all(uow, holder, "并入微信会员：注册礼作废", now)
     await uow.coupons.end_available(holder.id, now)
     await uow.sessions.revoke_all_of_member(holder.id, sessions.MERGED, now)
@@ -152,6 +178,7 @@ async def deregister(command: commands.Deregister, uow: UnitOfWork, context: Han
     the anonymous member number, for the books; a later sign-in with the same WeChat is a new member."""
     program, now = context.program, context.now
     member = await member_for_update(uow, command.member_id)
+    await checkout.release_all(uow, member, now)
     await wallet.forfeit_all(uow, member, "注销：积分作废", now)
     applied = member.change_growth(-member.growth_value)
     if applied:

@@ -11,10 +11,11 @@ target, and the source is closed.
 - Coupons, orders (with their refunds and offsets), redemptions, notifications and check-ins move (a
   check-in on a day the target also checked in stays with the source).
 - The source is closed: its sessions end, it holds nothing, and it names the target (`merged_into`).
+- A referral between the two is void: one person holds both (`domain.referrals`).
 """
 from __future__ import annotations
 
-from domain import commands, sessions, tiers, wallet
+from domain import checkout, commands, referrals, sessions, tiers, wallet
 from domain.errors import LoyaltyError, UserErrorCode, invalid
 from domain.handling import Handling
 from domain.locking import member_for_update
@@ -49,6 +50,7 @@ async def merge_members(command: commands.MergeMembers, uow: UnitOfWork, context
             setattr(target, name, getattr(source, name))
         setattr(source, name, None)
 
+    await checkout.release_all(uow, source, now)
     lots, debt = await wallet.transfer_out(uow, source, note, now)
     await wallet.transfer_in(uow, target, lots, debt, note, now)
     await uow.members.move_belongings(source.id, target.id)
@@ -60,6 +62,7 @@ async def merge_members(command: commands.MergeMembers, uow: UnitOfWork, context
     source.tier_code, source.tier_expires_at = program.base_tier.code, None
     source.deregistered_at, source.merged_into = now, target.id
     await uow.sessions.revoke_all_of_member(source.id, sessions.MERGED, now)
+    await referrals.void_if_one_person(uow, source.id, target.id, referrals.MERGED)
     return target
 
 

@@ -213,6 +213,22 @@ class Refund:
 
 
 @dataclass
+class Referral:
+    """邀请有礼: a new member (the referee) who signed up with another's referral code (`domain.referrals`)."""
+
+    referrer_id: int
+    referee_id: int
+    joined_at: datetime
+    status: str                          # vocabulary.ReferralStatus
+    order_id: int | None = None          # the referee's order that is qualifying it
+    qualifies_at: datetime | None = None
+    rewarded_at: datetime | None = None
+    points_awarded: int = 0
+    void_reason: str | None = None
+    id: int | None = None
+
+
+@dataclass
 class PointsOffset:
     """Points spent at checkout on one order (redeemPointsForOrder); refunds give them back in proportion."""
 
@@ -223,6 +239,25 @@ class PointsOffset:
     order_amount: int
     created_at: datetime
     points_returned: int = 0
+    id: int | None = None
+
+
+@dataclass
+class CheckoutHold:
+    """Points (taken out of their lots) and/or one coupon reserved for an order awaiting payment."""
+
+    member_id: int
+    external_order_id: str
+    request_hash: str
+    order_amount: int
+    points: int
+    amount_off: int
+    coupon_id: int | None
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    settled_at: datetime | None = None
+    unapplied: str | None = None   # JSON: what a late recordOrder could not spend again ([{field, code, message}])
     id: int | None = None
 
 
@@ -298,3 +333,14 @@ class AuditRecord:
     input: dict
     before: dict | None = None
     after: dict | None = None
+
+
+@dataclass
+class LegacyPoints:
+    """Points of the old system waiting for their phone number to become a member's (`domain.legacy_points`)."""
+
+    id: int
+    external_row_id: str
+    legacy_points: int
+    points: int
+    imported_at: datetime

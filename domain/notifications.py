@@ -45,10 +45,13 @@ def points_expiring(program: Program, member_id: int, points: int, first_expiry:
                     f"{points} {program.points_name}", "过期", first_expiry, now)
 
 
-def annual_clearing_ahead(program: Program, member_id: int, year: int, points: int, now: datetime) -> Notification:
-    return Notification(member_id, NotificationKind.POINTS_EXPIRING, f"{program.points_name}年度清除提醒",
-                        f"{year}年12月31日将清除当年获得且未使用的{program.points_name}的"
-                        f"{program.annual_clearing_percent}%，按目前计约 {points} {program.points_name}。", now)
+def annual_clearing_ahead(program: Program, member_id: int, today: date, points: int, now: datetime) -> Notification:
+    """The clearing of `today`'s year, which runs from 1 January, and what it would take as of `today`."""
+    name = program.points_name
+    return Notification(member_id, NotificationKind.POINTS_EXPIRING, f"{name}年度清除提醒",
+                        f"{today.year + 1}年1月1日起将清除{today.year}年获得且未使用的{name}的"
+                        f"{program.annual_clearing_percent}%：按 {today} 的余额为 {points} {name}"
+                        f"（之后使用或获得{name}会改变这一数字）。", now)
 
 
 def coupons_expiring(program: Program, member_id: int, count: int, first_valid_until: datetime,
@@ -81,6 +84,18 @@ def birthday_gift(program: Program, member_id: int, coupon_title: str, valid_unt
 def monthly_bonus(program: Program, member_id: int, period: str, points: int, now: datetime) -> Notification:
     return Notification(member_id, NotificationKind.BONUS, "月度消费奖励",
                         f"您 {period} 的消费已达标，奖励 {points} {program.points_name}。", now)
+
+
+def referral_rewarded(program: Program, member_id: int, points: int, now: datetime) -> Notification:
+    """To the referrer; nothing of the referee's (邀请有礼)."""
+    return Notification(member_id, NotificationKind.REFERRAL_REWARDED, "邀请有礼奖励到账",
+                        f"您邀请的好友已完成首单，奖励 {points} {program.points_name}。", now)
+
+
+def frequency_bonus(program: Program, member_id: int, period: str, visits: int, points: int,
+                    now: datetime) -> Notification:
+    return Notification(member_id, NotificationKind.BONUS, "消费频次奖励",
+                        f"您 {period} 共消费 {visits} 次，奖励 {points} {program.points_name}。", now)
 
 
 async def mark_read(command: commands.MarkNotificationsRead, uow: UnitOfWork, context: Handling) -> int:

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
 from domain.model import (
-    AuditRecord, CheckIn, Coupon, Footprint, IdempotencyRecord, LedgerEntry, Member, Notification, Order, PointsLot,
-    PointsOffset, Redemption, RefreshToken, Refund, Reward, Session, SmsCode, StaffMember,
+    AuditRecord, CheckIn, CheckoutHold, Coupon, Footprint, IdempotencyRecord, LedgerEntry, LegacyPoints, Member,
+    Notification, Order, PointsLot, PointsOffset, Redemption, Referral, RefreshToken, Refund, Reward, Session, SmsCode,
+    StaffMember,
 )
+
+if TYPE_CHECKING:
+    from domain.legacy_points import LegacyRow
 
 
 class MemberRepository(Protocol):
@@ -44,6 +48,22 @@ class MemberRepository(Protocol):
         tier gifts it completed or was granted count as the target's too."""
 
 
+class HoldRepository(Protocol):
+    async def by_external_order_id(self, external_order_id: str) -> CheckoutHold | None: ...
+    async def lock(self, hold_id: int) -> CheckoutHold: ...
+    async def add(self, hold: CheckoutHold) -> CheckoutHold: ...
+    async def save(self, hold: CheckoutHold) -> None: ...
+    async def add_lots(self, hold_id: int, taken: list[tuple[int, int]]) -> None:
+        """(lot id, points) the hold took."""
+    async def lots_of(self, hold_id: int) -> list[tuple[int, int]]: ...
+    async def holding_coupon(self, coupon_id: int) -> CheckoutHold | None:
+        """The HELD hold of this coupon, if any."""
+    async def held_of_member(self, member_id: int) -> list[CheckoutHold]:
+        """The member's HELD holds, locked."""
+    async def expired(self, now: datetime, limit: int) -> list[tuple[int, int]]:
+        """(hold id, member id) of up to `limit` HELD holds past their time."""
+
+
 class SmsCodeRepository(Protocol):
     async def replace(self, phone: str, code_hash: str, now: datetime, expires_at: datetime) -> None:
         """Keep a new code for the number; its earlier codes are dropped."""
@@ -61,6 +81,8 @@ class PointsRepository(Protocol):
     async def spendable_lots(self, member_id: int, now: datetime) -> list[PointsLot]:
         """Lots with points left that have not expired at `now`, soonest-expiring first."""
     async def take_from_lots(self, taken: list[tuple[PointsLot, int]]) -> None: ...
+    async def return_to_lots(self, returned: list[tuple[int, int]]) -> None:
+        """(lot id, points) put back into lots they were taken from (a checkout hold released)."""
     async def lots_with_points(self, member_id: int) -> list[PointsLot]:
         """Every lot with points left, expired or not (locked)."""
 
@@ -82,6 +104,10 @@ class CheckInRepository(Protocol):
     async def on_dates(self, member_id: int, days: Sequence[date]) -> dict[date, CheckIn]: ...
     async def get(self, check_in_id: int) -> CheckIn | None: ...
     async def add(self, check_in: CheckIn) -> CheckIn: ...
+    async def set_streaks(self, repaired: Sequence[CheckIn]) -> None:
+        """Store each one's `streak_days` (nothing else changes)."""
+    async def made_up_between(self, member_id: int, start: datetime, end: datetime) -> int:
+        """How many make-up check-ins the member made from `start` up to (not including) `end`."""
 
 
 class RewardRepository(Protocol):
@@ -101,6 +127,20 @@ class OrderRepository(Protocol):
     async def offset_for(self, external_order_id: str) -> PointsOffset | None: ...
     async def add_offset(self, offset: PointsOffset) -> PointsOffset: ...
     async def save_offset(self, offset: PointsOffset) -> None: ...
+    async def add_offset_lots(self, offset_id: int, taken: list[tuple[int, int]]) -> None:
+        """(lot id, points) the offset's points were taken from."""
+    async def offset_lots(self, offset_id: int) -> list[tuple[datetime, int]]:
+        """(the lot's earned_at, points) for each lot the offset took from, earliest earned first."""
+
+
+class ReferralRepository(Protocol):
+    async def add(self, referral: Referral) -> Referral: ...
+    async def of_referee(self, referee_id: int) -> Referral | None:
+        """The referral that brought this member, locked for the rest of the transaction."""
+    async def save(self, referral: Referral) -> None: ...
+    async def first_standing_order(self, referee_id: int, since: datetime) -> Order | None:
+        """The member's earliest-paid order paid at or after `since` that earned growth and is not fully
+        refunded."""
 
 
 class IdempotencyRepository(Protocol):
@@ -149,22 +189,50 @@ class AuditLog(Protocol):
     async def add(self, record: AuditRecord) -> None: ...
 
 
+class LegacyPointsRepository(Protocol):
+    """Legacy points (`domain.legacy_points`): the import's set-wise steps, a batch of rows a transaction, and
+    the rows waiting for a phone number."""
+
+    async def lock_for_import(self) -> None:
+        """Hold off `waiting_for` in other transactions until this one ends: a number bound meanwhile is
+        either a member's when this batch looks, or finds the rows this batch leaves waiting."""
+    async def imported(self, external_row_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """Those of the ids imported before: the digest of the file and the line each came from."""
+    async def members_for_import(self, member_nos: Sequence[str],
+                                 phones: Sequence[str]) -> tuple[dict[str, Member], dict[str, Member]]:
+        """The members of these member numbers and of these phone numbers (by their blind index), each
+        keyed by what found it, locked in one statement in id order."""
+    async def add_imported(self, credited: Sequence[tuple[LegacyRow, LedgerEntry, int]], waiting: Sequence[LegacyRow],
+                           file_digest: str, now: datetime) -> None:
+        """A batch's rows: each credited one with its MIGRATION entry and lot (entry, the lot's remainder),
+        ids in the order given; each waiting one under its number's blind index."""
+    async def save_balances(self, members: Sequence[Member]) -> None:
+        """Store these members' points balance and debt (the import's; other writes save through `members`)."""
+    async def waiting_for(self, phone: str) -> list[LegacyPoints]:
+        """The rows waiting for this number (by its blind index under every data key), locked, oldest first."""
+    async def mark_credited(self, row_id: int, entry_id: int, now: datetime) -> None:
+        """The row is CREDITED by this entry (of the member's); its blind index is dropped."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving it without `commit()` rolls everything back."""
 
     members: MemberRepository
     sms_codes: SmsCodeRepository
+    holds: HoldRepository
     points: PointsRepository
     coupons: CouponRepository
     check_ins: CheckInRepository
     rewards: RewardRepository
     orders: OrderRepository
+    referrals: ReferralRepository
     idempotency: IdempotencyRepository
     notifications: NotificationRepository
     sessions: SessionRepository
     staff: StaffRepository
     api_keys: ApiKeyRepository
     audit: AuditLog
+    legacy_points: LegacyPointsRepository
 
     async def flush(self) -> None:
         """Write what the aggregates handed out have changed (the members), as commit does first."""

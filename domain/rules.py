@@ -4,13 +4,15 @@ Each function cites the program setting it reads. Nothing here touches storage o
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Iterable
 
 from domain.clock import LocalCalendar
 from domain.model import PointsLot
-from domain.program import CheckInRule, CouponTemplate, GrowthRule, OffsetRule, OrderPointsRule, TierRule
+from domain.program import (
+    CheckInRule, CouponTemplate, FrequencyBonusRule, GrowthRule, OffsetRule, OrderPointsRule, TierRule,
+)
 from domain.vocabulary import CouponKind
 
 
@@ -38,6 +40,24 @@ def check_in_points(rule: CheckInRule, streak_days: int) -> int:
     return min(streak_days, rule.daily_cap) + bonus
 
 
+def count_visits(orders: Iterable[tuple[datetime, int]], window_hours: int) -> int:
+    """`frequency_bonus.visit_window_hours`: of (paid_at, net fen) orders in paid_at order, each not fully
+    refunded (net above 0) is a visit, unless it comes less than `window_hours` after the last one counted
+    (exactly `window_hours` later counts again). Greedy: an order that did not count starts no window."""
+    window, last, visits = timedelta(hours=window_hours), None, 0
+    for paid_at, net in orders:
+        if net > 0 and (last is None or paid_at - last >= window):
+            last, visits = paid_at, visits + 1
+    return visits
+
+
+def frequency_bonus_points(rule: FrequencyBonusRule, net_spend: int, visits: int) -> int:
+    """`frequency_bonus`: with net spend of at least `min_spend`, the points of the highest threshold the
+    visits reach (only that one: thresholds do not add up); otherwise 0."""
+    reached = [points for needed, points in rule.thresholds if visits >= needed]   # fewest visits first
+    return reached[-1] if reached and net_spend >= rule.min_spend else 0
+
+
 def proportional_take_back(earned: int, refunded_so_far: int, order_amount: int, already: int) -> int:
     """What a refund takes back: floor(earned × refundedSoFar / amount) less what earlier refunds took."""
     if order_amount <= 0:
@@ -57,6 +77,27 @@ def allocate_spend(lots: Iterable[PointsLot], points: int) -> tuple[list[tuple[P
             plan.append((lot, take))
             left -= take
     return plan, left
+
+
+def offset_return_by_year(calendar: LocalCalendar, sources: Iterable[tuple[datetime, int]], already_returned: int,
+                          returning: int) -> list[tuple[datetime | None, int]]:
+    """How `returning` points of an offset go back, by the local year of the lots they were taken from.
+    `sources` are (earned_at, points) of those lots, earliest first: points come back in that order (the
+    first `already_returned` came back with earlier refunds). One (earned_at of its first lot, points) per
+    year; what the sources do not cover (offsets from before they were recorded) is (None, points): earned now."""
+    shares: list[tuple[datetime | None, int]] = []
+    low, high, position = already_returned, already_returned + returning, 0
+    for earned_at, points in sources:
+        share = min(high, position + points) - max(low, position)
+        position += points
+        if share <= 0:
+            continue
+        if shares and calendar.local_date(shares[-1][0]).year == calendar.local_date(earned_at).year:
+            shares[-1] = (shares[-1][0], shares[-1][1] + share)
+        else:
+            shares.append((earned_at, share))
+    uncovered = returning - sum(points for _, points in shares)
+    return shares + [(None, uncovered)] if uncovered > 0 else shares
 
 
 def offset_amount(rule: OffsetRule, points: int) -> int:

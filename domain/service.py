@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any, AsyncContextManager, Awaitable, Callable
 
 from domain import (
-    adjustments, api_keys, check_ins, commands, coupons, members, merges, notifications, orders, rewards, sessions,
-    staff,
+    adjustments, api_keys, check_ins, checkout, commands, coupons, members, merges, notifications, orders, rewards,
+    sessions, staff,
 )
 from domain.clock import Clock, SystemClock
 from domain.errors import LoyaltyError, WriteConflict
@@ -27,6 +27,8 @@ HANDLERS: dict[type, Callable[[Any, UnitOfWork, Handling], Awaitable[Any]]] = {
     commands.StoreSmsCode: members.store_sms_code,
     commands.SignInWithPhone: members.sign_in_with_phone,
     commands.MergeMembers: merges.merge_members,
+    commands.HoldForCheckout: checkout.hold_for_checkout,
+    commands.ReleaseHold: checkout.release_hold,
     commands.BindPhone: members.bind_phone,
     commands.Deregister: members.deregister,
     commands.UpdateProfile: members.update_profile,
@@ -38,6 +40,7 @@ HANDLERS: dict[type, Callable[[Any, UnitOfWork, Handling], Awaitable[Any]]] = {
     commands.RevokeApiKey: api_keys.revoke_api_key,
     commands.AdjustPoints: adjustments.adjust_points,
     commands.CheckIn: check_ins.check_in,
+    commands.MakeUpCheckIn: check_ins.make_up_check_in,
     commands.ClaimMonthlyCoupons: coupons.claim_monthly_coupons,
     commands.UseCoupon: coupons.use_coupon,
     commands.RedeemReward: rewards.redeem_reward,

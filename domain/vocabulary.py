@@ -63,6 +63,7 @@ class CouponSource(str, Enum):
     BIRTHDAY_GIFT = "BIRTHDAY_GIFT"
     REDEMPTION = "REDEMPTION"
     ISSUED = "ISSUED"
+    REFERRAL_GIFT = "REFERRAL_GIFT"   # the referee's coupons for signing up with a referral code (邀请有礼)
 
 
 class CouponStatus(str, Enum):
@@ -106,13 +107,22 @@ class HoldStatus(str, Enum):
 
 class ReferralStatus(str, Enum):
     """PENDING: the referee has no eligible order yet; QUALIFYING: their first one is standing its
-    `referral.qualify_days`; REWARDED: the referrer got `referral.referrer_points`; VOID: not a referral
-    after all (the same person, or the order fully refunded)."""
+    `referral.qualify_days` (a full refund of it puts the referral back to PENDING); REWARDED: the referrer
+    got `referral.referrer_points`; VOID: not a referral after all (one person holds both members, or one
+    of them was closed before the reward)."""
 
     PENDING = "PENDING"
     QUALIFYING = "QUALIFYING"
     REWARDED = "REWARDED"
     VOID = "VOID"
+
+
+class LegacyPointsStatus(str, Enum):
+    """An imported row of legacy points: CREDITED to its member, or WAITING for its phone number to become a
+    member's (`domain.legacy_points`)."""
+
+    WAITING = "WAITING"
+    CREDITED = "CREDITED"
 
 
 def names(vocabulary: type[Enum]) -> tuple[str, ...]:

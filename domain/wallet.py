@@ -9,7 +9,7 @@ from datetime import datetime
 
 from domain.clock import add_months
 from domain.errors import LoyaltyError, UserErrorCode
-from domain.model import LedgerEntry, Member, PointsLot
+from domain.model import LedgerEntry, Member, PointsLot, PointsOffset
 from domain.ports import UnitOfWork
 from domain.program import Program
 from domain.rules import allocate_spend
@@ -23,8 +23,10 @@ def lot_expiry(program: Program, earned_at: datetime) -> datetime:
 
 
 async def credit(uow: UnitOfWork, program: Program, member: Member, points: int, kind: str, description: str,
-                 now: datetime, order_id: int | None = None) -> LedgerEntry | None:
-    """Add points as a new lot. Debt left by refunds is repaid from the lot first."""
+                 now: datetime, order_id: int | None = None, earned_at: datetime | None = None) -> LedgerEntry | None:
+    """Add points as a new lot, earned `now` unless `earned_at` says (offset points a refund gives back keep
+    the time they were first earned: the annual clearing counts them in that year). Debt left by refunds is
+    repaid from the lot first."""
     if points <= 0:
         return None
     remaining = member.add_points(points)
@@ -32,7 +34,7 @@ async def credit(uow: UnitOfWork, program: Program, member: Member, points: int,
         member_id=member.id, kind=kind, delta=points, balance_after=member.points_balance,
         description=description, occurred_at=now, expires_at=lot_expiry(program, now), order_id=order_id,
     ))
-    await uow.points.add_lot(entry, remaining=remaining)
+    await uow.points.add_lot(entry, remaining=remaining, earned_at=earned_at)
     return entry
 
 
@@ -40,11 +42,20 @@ async def debit(uow: UnitOfWork, member: Member, points: int, kind: str, descrip
                 order_id: int | None = None, allow_debt: bool = False) -> LedgerEntry | None:
     """Spend points from the lots that expire first. Without `allow_debt` (refunds only) a
     balance that cannot cover it is refused with INSUFFICIENT_POINTS and nothing changes."""
+    entry, _ = await debit_from_lots(uow, member, points, kind, description, now, order_id, allow_debt)
+    return entry
+
+
+async def debit_from_lots(uow: UnitOfWork, member: Member, points: int, kind: str, description: str, now: datetime,
+                          order_id: int | None = None, allow_debt: bool = False,
+                          ) -> tuple[LedgerEntry | None, list[tuple[PointsLot, int]]]:
+    """`debit`, also answering which lots gave how many points (an offset records them:
+    `orders.record_offset_lots`)."""
     if points <= 0:
-        return None
-    if not allow_debt and member.points_balance < points:
+        return None, []
+    if not allow_debt and member.points_available < points:
         raise LoyaltyError(UserErrorCode.INSUFFICIENT_POINTS,
-                           f"This needs {points} points; the balance is {member.points_balance}.")
+                           f"This needs {points} points; {max(member.points_available, 0)} can be spent.")
     lots = await uow.points.spendable_lots(member.id, now)
     plan, shortfall = allocate_spend(lots, points)
     if shortfall and not allow_debt:
@@ -56,7 +67,24 @@ async def debit(uow: UnitOfWork, member: Member, points: int, kind: str, descrip
         member_id=member.id, kind=kind, delta=-points, balance_after=member.points_balance,
         description=description, occurred_at=now, order_id=order_id,
     ))
-    return entry
+    return entry, plan
+
+
+async def record_offset_lots(uow: UnitOfWork, offset: PointsOffset, taken: list[tuple[int, int]]) -> None:
+    """Remember, in the offset's transaction, which lots its points were taken from: (lot id, points). A
+    refund gives them back in the years those lots were earned (`rules.offset_return_by_year`), so the annual
+    clearing counts them there. Every way of making an offset calls it."""
+    await uow.orders.add_offset_lots(offset.id, [(lot_id, points) for lot_id, points in taken if points > 0])
+
+
+async def spend_held(uow: UnitOfWork, member: Member, points: int, kind: str, description: str,
+                     now: datetime) -> LedgerEntry:
+    """Spend points a checkout hold took out of their lots already: the ledger entry and the balance; the
+    caller releases them from `points_held`."""
+    member.take_points(points)
+    return await uow.points.add_entry(LedgerEntry(
+        member_id=member.id, kind=kind, delta=-points, balance_after=member.points_balance,
+        description=description, occurred_at=now))
 
 
 async def transfer_out(uow: UnitOfWork, member: Member, description: str,

@@ -267,6 +267,16 @@ points_offsets = Table(
     CheckConstraint("points > 0 AND points_returned <= points", name="points_within_offset"),
 )
 
+offset_lots = Table(
+    # Which lots an offset's points were taken from, so that a refund gives them back in the year they
+    # were earned (the annual clearing counts them there). Offsets made before 0009 have none.
+    "offset_lots", metadata,
+    Column("offset_id", Id, ForeignKey("points_offsets.id"), primary_key=True),
+    Column("lot_id", Id, ForeignKey("points_lots.id"), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+)
+
 redemptions = Table(
     "redemptions", metadata, _id(), _member_ref(),
     Column("reward_id", Id, ForeignKey("rewards.id"), nullable=False),
@@ -380,7 +390,7 @@ job_runs = Table(
 
 member_job_periods = Table(
     # What a calendar job has done for a member in a period, so that it does it once:
-    # monthly_bonus (YYYY-MM), birthday_gift (YYYY), annual_clearing and its reminder (YYYY).
+    # monthly_bonus and frequency_bonus (YYYY-MM), birthday_gift (YYYY), annual_clearing and its reminder (YYYY).
     "member_job_periods", metadata,
     Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
     Column("job", String(32), primary_key=True),
@@ -418,6 +428,7 @@ checkout_holds = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("settled_at", UtcDateTime),
+    Column("unapplied", Text),   # JSON: what a recordOrder after expiry could not spend again, as userErrors
     Index("ix_checkout_holds_held_expires_at", "expires_at", postgresql_where=text("status = 'HELD'"),
           sqlite_where=text("status = 'HELD'")),
     CheckConstraint("points >= 0", name="points_not_negative"),
@@ -447,4 +458,27 @@ referrals = Table(
     Index("ix_referrals_referrer_id_id", "referrer_id", "id"),
     Index("ix_referrals_qualifying", "qualifies_at", postgresql_where=text("status = 'QUALIFYING'"),
           sqlite_where=text("status = 'QUALIFYING'")),
+)
+
+legacy_points = Table(
+    # Points of the old system (`loyalty import legacy-points`), one row per imported row of a file, once per
+    # external row id: CREDITED to a member as a MIGRATION entry, or WAITING for its number to become a
+    # member's, known by the number's blind index only (never the number), which is dropped once credited.
+    "legacy_points", metadata, _id(),
+    Column("external_row_id", String(128), nullable=False, unique=True),
+    Column("file_digest", String(16), nullable=False),   # the file it came from (SHA-256, 16 hex digits) and
+    Column("line", Integer, nullable=False),             # its line there: a re-run tells its own rows
+    Column("legacy_points", BigInteger, nullable=False),
+    Column("points", BigInteger, nullable=False),         # legacy_points // migration.legacy_ratio
+    Column("status", String(16), nullable=False),         # WAITING, CREDITED
+    Column("phone_index", String(64)),                    # WAITING: the number's blind index
+    Column("entry_id", Id, ForeignKey("point_entries.id")),  # CREDITED: the MIGRATION entry (of the member)
+    Column("imported_at", UtcDateTime, nullable=False),   # the lot's expiry runs from here, even if credited later
+    Column("credited_at", UtcDateTime),
+    CheckConstraint("points > 0", name="points_positive"),
+    CheckConstraint("(status = 'WAITING' AND phone_index IS NOT NULL AND entry_id IS NULL AND credited_at IS NULL) OR "
+                    "(status = 'CREDITED' AND phone_index IS NULL AND entry_id IS NOT NULL AND credited_at IS NOT NULL)",
+                    name="waiting_or_credited"),
+    Index("ix_legacy_points_waiting_phone_index", "phone_index", postgresql_where=text("status = 'WAITING'"),
+          sqlite_where=text("status = 'WAITING'")),
 )

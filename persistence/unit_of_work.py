@@ -6,16 +6,19 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from domain.errors import WriteConflict
 from persistence.check_ins.repository import SqlCheckInRepository
+from persistence.checkout.repository import SqlHoldRepository
 from persistence.coupons.repository import SqlCouponRepository
 from persistence.database import Database
 from persistence.idempotency import SqlIdempotencyRepository
 from persistence.jobs import SqlJobRepository
+from persistence.legacy.repository import SqlLegacyPointsRepository
 from persistence.members.repository import SqlMemberRepository
 from persistence.members.sms_codes import SqlSmsCodeRepository
 from persistence.notifications.repository import SqlNotificationRepository
 from persistence.orders.repository import SqlOrderRepository
 from persistence.personal_data import PersonalDataCipher
 from persistence.points.repository import SqlPointsRepository
+from persistence.referrals.repository import SqlReferralRepository
 from persistence.rewards.repository import SqlRewardRepository
 from persistence.sessions.repository import SqlSessionRepository
 from persistence.staff.audit import SqlAuditRepository
@@ -50,11 +53,13 @@ class SqlUnitOfWork:
         await self.conn.begin()
         self.members = SqlMemberRepository(self.conn, self.personal_data)
         self.sms_codes = SqlSmsCodeRepository(self.conn, self.personal_data)
+        self.holds = SqlHoldRepository(self.conn)
         self.points = SqlPointsRepository(self.conn)
         self.coupons = SqlCouponRepository(self.conn)
         self.check_ins = SqlCheckInRepository(self.conn)
         self.rewards = SqlRewardRepository(self.conn)
         self.orders = SqlOrderRepository(self.conn)
+        self.referrals = SqlReferralRepository(self.conn)
         self.idempotency = SqlIdempotencyRepository(self.conn)
         self.notifications = SqlNotificationRepository(self.conn)
         self.jobs = SqlJobRepository(self.conn)
@@ -62,6 +67,7 @@ class SqlUnitOfWork:
         self.staff = SqlStaffRepository(self.conn)
         self.audit = SqlAuditRepository(self.conn)
         self.api_keys = SqlApiKeyRepository(self.conn)
+        self.legacy_points = SqlLegacyPointsRepository(self.conn, self.personal_data)
         return self
 
     async def flush(self) -> None:

@@ -1,5 +1,5 @@
 """The `loyalty` command: db upgrade, seed demo, serve, apikey create, staff create, export-schema, jobs,
-worker, verify."""
+worker, verify, import legacy-points."""
 from __future__ import annotations
 
 import argparse
@@ -133,6 +133,40 @@ def verify(args) -> None:
         sys.exit(1)
 
 
+def import_legacy_points(args) -> None:
+    """Read the file twice, as a stream each time: its digest (what a re-run is known by), then its rows. Each
+    rejected row is printed as its batch is done, then the counts; non-zero exit when any row was rejected."""
+    from domain.legacy_points import LegacyFileError, file_digest
+    from domain.legacy_points import import_legacy_points as import_rows
+    from persistence.personal_data import PersonalDataCipher
+    from persistence.unit_of_work import SqlUnitOfWork
+
+    settings = _settings()
+    program = load_program(settings.program_path)
+    cipher = PersonalDataCipher(settings.data_key, settings.old_data_keys)
+    path = args.file
+    try:
+        with open(path, "rb") as raw:
+            digest = file_digest(iter(lambda: raw.read(1 << 20), b""))
+    except OSError as error:
+        _refused(f"cannot read {path}: {error.strerror}")
+
+    async def run(database: Database):
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as lines:
+            return await import_rows(lambda: SqlUnitOfWork(database, cipher), program, lines, digest, CLOCK.now(),
+                                     lambda line, reason: print(f"line {line}: {reason}"))
+
+    try:
+        done = asyncio.run(_with_database(settings, run))
+    except LegacyFileError as error:
+        _refused(f"{path}: {error}; nothing imported")
+    print(f"legacy points: {done.rows} rows; imported {done.imported} (credited {done.credited}, "
+          f"{done.points_credited} points; waiting {done.waiting}); already imported {done.already_imported}; "
+          f"rejected {done.rejected}")
+    if done.rejected:
+        sys.exit(1)
+
+
 def _moment(text: str | None) -> datetime:
     try:
         moment = datetime.fromisoformat(text) if text else CLOCK.now()
@@ -250,6 +284,13 @@ def main(argv: list[str] | None = None) -> None:
     worker_parser.add_argument("--metrics-port", type=int, help="serve the job metrics for Prometheus on this port")
     worker_parser.set_defaults(run=worker)
     commands.add_parser("verify", help="check every member's balances against their ledgers").set_defaults(run=verify)
+    imports = commands.add_parser("import", help="data from other systems").add_subparsers(dest="import_command",
+                                                                                          required=True)
+    legacy = imports.add_parser("legacy-points", help="legacy points from a CSV file: phone_or_member_no,"
+                                "legacy_points,external_row_id (converted at migration.legacy_ratio; a re-run "
+                                "changes nothing)")
+    legacy.add_argument("file", help="the CSV file, UTF-8, with that header")
+    legacy.set_defaults(run=import_legacy_points)
     serve_parser = commands.add_parser("serve", help="serve the API")
     serve_parser.add_argument("--host", default="127.0.0.1")
     serve_parser.add_argument("--port", type=int, default=8000)

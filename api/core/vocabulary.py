@@ -16,7 +16,9 @@ RewardKind = strawberry.enum(vocabulary.RewardKind, name="RewardKind")
 RedemptionStatus = strawberry.enum(vocabulary.RedemptionStatus, name="RedemptionStatus")
 PointKind = strawberry.enum(vocabulary.PointKind, name="PointKind")
 WeChatPlatform = strawberry.enum(vocabulary.WeChatPlatform, name="WeChatPlatform")
+HoldStatus = strawberry.enum(vocabulary.HoldStatus, name="HoldStatus")
 NotificationKind = strawberry.enum(vocabulary.NotificationKind, name="NotificationKind")
+ReferralStatus = strawberry.enum(vocabulary.ReferralStatus, name="ReferralStatus")
 
 
 @strawberry.type(description="Why a mutation changed nothing: field path, message for people, code for programs.")

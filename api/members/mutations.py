@@ -31,6 +31,10 @@ class LoginWithWeChatInput:
                                              "SDK's SendAuth in the mobile app (APP).")
     platform: WeChatPlatform = strawberry.field(default=WeChatPlatform.MINI_PROGRAM,
                                                 description="Which WeChat app the code comes from.")
+    referral_code: str | None = strawberry.field(
+        default=None, description="The code of the member who invited this one (邀请有礼): it links a member "
+                                  "registered by this sign-in. One that cannot (unknown, an existing member's "
+                                  "sign-in) is INVALID_REFERRAL_CODE in userErrors, and the sign-in still succeeds.")
 
 
 @strawberry.type
@@ -46,7 +50,9 @@ class LoginWithWeChatPayload:
 @mutation(ANYONE)
 async def login_with_wechat(info: strawberry.Info, input: LoginWithWeChatInput) -> LoginWithWeChatPayload:
     """Sign in with a WeChat login code of the mini-program or the mobile app: the member of that openid,
-    else of its unionid (the same person in the other app), else a new member with the sign-up gift."""
+    else of its unionid (the same person in the other app), else a new member with the sign-up gift (and,
+    with a referral code, the referee's gift). A referral code that linked nothing is answered in
+    userErrors beside the signed-in member and tokens."""
     context = info.context
     settings = context.services.settings
     code = wechat_code(input.code)
@@ -55,11 +61,15 @@ async def login_with_wechat(info: strawberry.Info, input: LoginWithWeChatInput) 
     wechat = context.services.wechat
     exchange = wechat.app_identity if input.platform == WeChatPlatform.APP else wechat.code_to_session
     identity = await from_wechat(info, lambda: exchange(code))
-    member, session, refresh_token = await execute(info, commands.SignInWithWeChat(
-        identity.openid, identity.unionid, settings.refresh_token_ttl_seconds, input.platform.value))
-    token, expires_at = new_access_token(info, MEMBER_AUDIENCE, session)
-    return LoginWithWeChatPayload(access_token=token, expires_at=expires_at, refresh_token=refresh_token,
-                                  member=await signed_in_member(info, member.id))
+    signed_in = await execute(info, commands.SignInWithWeChat(
+        identity.openid, identity.unionid, settings.refresh_token_ttl_seconds, input.platform.value,
+        input.referral_code))
+    token, expires_at = new_access_token(info, MEMBER_AUDIENCE, signed_in.session)
+    # Refused would answer the userError alone; made here only so that it is counted as every userError is.
+    referral_errors = Refused([user_error(signed_in.referral_refused)]).errors if signed_in.referral_refused else []
+    return LoginWithWeChatPayload(access_token=token, expires_at=expires_at, refresh_token=signed_in.refresh_token,
+                                  member=await signed_in_member(info, signed_in.member.id),
+                                  user_errors=referral_errors)
 
 
 @strawberry.input

@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 import strawberry
 
-from api.check_ins.loaders import CheckInStatusByMember
+from api.check_ins.loaders import CheckInStatusByMember, MakeUpCheckInsLeftByMember
 from api.check_ins.types import CheckInStatus
 from api.core.access import may_see
 from api.core.ids import to_global_id
@@ -19,8 +19,11 @@ from api.notifications.loaders import NotificationPage
 from api.notifications.types import Notification, NotificationConnection
 from api.points.loaders import ExpiringPoints, PointEntryPage
 from api.points.types import PointEntry, PointEntryConnection, PointsExpiringSoon
+from api.referrals.loaders import ReferralPage
+from api.referrals.types import Referral, ReferralConnection
 from api.tiers.loaders import current_tier_catalog, tier_catalog
 from api.tiers.types import Benefit, Tier
+from domain import referral_codes
 from persistence.personal_data import phone_place
 
 
@@ -45,7 +48,9 @@ class Member(Node):
     household_size: int | None
     growth_value: int
     tier_expires_at: datetime | None
-    points_balance: int
+    points_balance: int = strawberry.field(description="The points the member can spend: those checkout holds "
+                                                       "reserve (pointsHeld) are not among them.")
+    points_held: int = strawberry.field(description="Points reserved by checkout holds awaiting payment.")
     created_at: datetime
     pk: strawberry.Private[int]
     tier_code: strawberry.Private[str]
@@ -98,6 +103,11 @@ class Member(Node):
         return CheckInStatus(checked_in_today=status.checked_in_today, streak_days=status.streak_days,
                              today_reward=status.today_reward)
 
+    @strawberry.field(description="Make-up check-ins (makeUpCheckIn) the member may still make this local month; "
+                                  "0 where the program has none.")
+    async def make_up_check_ins_left(self, info: strawberry.Info) -> int:
+        return await MakeUpCheckInsLeftByMember(info.context).load(self.pk)
+
     @strawberry.field(description="The member's coupons, newest first.")
     async def coupons(self, info: strawberry.Info, first: int, after: str | None = None,
                       status: CouponStatus | None = None) -> CouponConnection:
@@ -118,6 +128,17 @@ class Member(Node):
                                                    lambda row: Notification.from_row(row, info.context))
         return NotificationConnection(edges=edges, page_info=page_info, member_pk=self.pk)
 
+    @strawberry.field(description="The code to invite others with (邀请码, 7 characters); null where the program "
+                                  "has no referrals.")
+    def referral_code(self, info: strawberry.Info) -> str | None:
+        return referral_codes.referral_code(self.pk) if info.context.program.referral is not None else None
+
+    @strawberry.field(description="Members who signed up with this member's referral code, newest first.")
+    async def referrals(self, info: strawberry.Info, first: int, after: str | None = None) -> ReferralConnection:
+        edges, page_info = await newest_first_page(ReferralPage(info.context), (self.pk,), first, after,
+                                                   lambda row: Referral.from_row(row, info.context))
+        return ReferralConnection(edges=edges, page_info=page_info, member_pk=self.pk)
+
     @classmethod
     def from_row(cls, row, context) -> "Member":
         zone = context.zone
@@ -125,7 +146,8 @@ class Member(Node):
                    phone_masked=mask_phone(phone_of(row, context)), birthday=row.birthday,
                    gender=Gender(row.gender) if row.gender else None, household_size=row.household_size,
                    growth_value=row.growth_value, tier_expires_at=local(row.tier_expires_at, zone),
-                   points_balance=row.points_balance, created_at=local(row.created_at, zone),
+                   points_balance=row.points_balance - row.points_held, points_held=row.points_held,
+                   created_at=local(row.created_at, zone),
                    pk=row.id, tier_code=row.tier_code)
 
 

@@ -1,17 +1,20 @@
 """Orders, refunds and points off an order at checkout, from the commerce backend."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import strawberry
 
+from api.core import observability
 from api.core.access import integrations
 from api.core.mutations import execute, mutation, parse_id, shown
-from api.core.vocabulary import OrderChannel, UserError
+from api.core.vocabulary import OrderChannel, UserError, UserErrorCode
 from api.members.types import Member, member_of
 from api.orders.types import Order
 from domain import commands
 from domain.access import Scope
+from persistence.checkout.queries import unapplied_of_order
 
 
 @strawberry.input
@@ -40,11 +43,19 @@ async def order_payload(info: strawberry.Info, order) -> OrderPayload:
 
 @mutation(integrations(Scope.ORDERS_WRITE))
 async def record_order(info: strawberry.Info, input: RecordOrderInput) -> OrderPayload:
-    """A paid order: points and growth for the member; externalId makes retries safe."""
+    """A paid order: points and growth for the member; externalId makes retries safe. Its checkout hold, if
+    any, is captured; one that had expired is spent again where it still can be, and what could not be is
+    answered in userErrors beside the recorded order."""
     member_id = parse_id(input.member_id, "Member", "memberId")
     order = await execute(info, commands.RecordOrder(member_id, input.external_id, input.amount, input.shipping_fee,
                                                      input.channel.value, input.paid_at), input)
-    return await order_payload(info, order)
+    payload = await order_payload(info, order)
+    unapplied = await unapplied_of_order(info.context.reader, order.external_id)
+    if unapplied:
+        payload.user_errors = [UserError(field=item["field"], message=item["message"], code=UserErrorCode(item["code"]))
+                               for item in json.loads(unapplied)]
+        observability.user_errors([error.code.value for error in payload.user_errors])
+    return payload
 
 
 @strawberry.input

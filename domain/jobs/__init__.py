@@ -2,8 +2,9 @@
 
 Each job works in batches, one transaction each, over set-based SQL, and is safe to run twice or
 after a crash (see `runner`). `run_due_jobs` runs all of them in an order where each sees what the
-one before it did: points expire before the clearing and the reminders count what is left, tiers
-are retained before birthday gifts look at them and before tier reminders are sent.
+one before it did: expired checkout holds give their points back before lots expire, points expire
+before the clearing and the reminders count what is left, tiers are retained before birthday gifts
+look at them and before tier reminders are sent.
 """
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ import time
 from datetime import datetime
 from typing import Callable
 
-from domain.jobs.grants import BIRTHDAY_GIFT, MONTHLY_BONUS, grant_birthday_gifts, grant_monthly_bonus
+from domain.jobs.grants import (
+    BIRTHDAY_GIFT, FREQUENCY_BONUS, MONTHLY_BONUS, grant_birthday_gifts, grant_frequency_bonus, grant_monthly_bonus,
+)
+from domain.jobs.holds import HOLD_EXPIRY, expire_holds
 from domain.jobs.points import ANNUAL_CLEARING, POINTS_EXPIRY, clear_annually, expire_points, expiry_settlement
+from domain.jobs.referrals import REFERRAL_REWARD, reward_referrals
 from domain.jobs.reminders import (
     CLEARING_REMINDER, COUPON_REMINDER, POINTS_REMINDER, TIER_REMINDER, remind_annual_clearing, remind_coupons_expiring,
     remind_points_expiring, remind_tiers_expiring,
@@ -22,12 +27,15 @@ from domain.jobs.tiers import TIER_DEMOTION, TIER_RETENTION, demote_inactive, re
 from domain.program import Program
 
 JOBS = (
+    (HOLD_EXPIRY, expire_holds),
     (POINTS_EXPIRY, expire_points),
     (ANNUAL_CLEARING, clear_annually),
     (TIER_RETENTION, retain_tiers),
     (TIER_DEMOTION, demote_inactive),
     (MONTHLY_BONUS, grant_monthly_bonus),
+    (FREQUENCY_BONUS, grant_frequency_bonus),
     (BIRTHDAY_GIFT, grant_birthday_gifts),
+    (REFERRAL_REWARD, reward_referrals),
     (POINTS_REMINDER, remind_points_expiring),
     (CLEARING_REMINDER, remind_annual_clearing),
     (COUPON_REMINDER, remind_coupons_expiring),
@@ -50,5 +58,6 @@ async def run_due_jobs(new_uow: NewUnitOfWork, program: Program, now: datetime, 
 
 
 __all__ = ["JOBS", "JobResult", "clear_annually", "demote_inactive", "expire_points", "expiry_settlement",
-           "grant_birthday_gifts", "grant_monthly_bonus", "remind_annual_clearing", "remind_coupons_expiring",
-           "remind_points_expiring", "remind_tiers_expiring", "retain_tiers", "retention_outcome", "run_due_jobs"]
+           "grant_birthday_gifts", "grant_frequency_bonus", "grant_monthly_bonus", "remind_annual_clearing",
+           "remind_coupons_expiring", "remind_points_expiring", "remind_tiers_expiring", "retain_tiers",
+           "retention_outcome", "reward_referrals", "run_due_jobs"]

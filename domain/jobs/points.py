@@ -29,11 +29,9 @@ async def expire_points(new_uow: NewUnitOfWork, program: Program, now: datetime,
 
 
 def clearing_year(program: Program, now: datetime) -> int | None:
-    """The year whose annual clearing is due at `now`: on 31 December (local) that year's; in January
-    the year just ended, so that a run missed on 31 December catches up; otherwise none."""
+    """The year whose annual clearing is due at `now`: once a local year has closed, from 00:00 on 1 January,
+    the year just ended (a run missed on 1 January catches up later in January); otherwise none."""
     today = program.calendar.local_date(now)
-    if (today.month, today.day) == (12, 31):
-        return today.year
     return today.year - 1 if today.month == 1 else None
 
 
@@ -43,7 +41,9 @@ def year_bounds(program: Program, year: int) -> tuple[datetime, datetime]:
 
 
 def clearing_amount(percent: int, due: LotsOfYear) -> int:
-    """`points.annual_clearing.percent` of the year's unspent points, rounded down."""
+    """`points.annual_clearing.percent`, rounded down, of the member's coins of the year: the remainders of
+    their lots earned in it (local dates) that have not expired. A refund's returned offset points are lots of
+    the year the offset took them from; a merge's lots keep theirs. Spent or expired coins are not counted."""
     return sum(lot.remaining for lot in due.lots) * percent // 100
 
 
@@ -59,8 +59,9 @@ def clearing_loss(percent: int, due: LotsOfYear) -> tuple[list, PointsLoss | Non
 
 
 async def clear_annually(new_uow: NewUnitOfWork, program: Program, now: datetime, batch_size: int = 500) -> JobResult:
-    """`points.annual_clearing`: on 31 December, the percentage of the points earned that calendar year
-    and still unspent is cleared, once per member and year (one EXPIRY entry each)."""
+    """`points.annual_clearing`: at the first run from 00:00 on 1 January (local), `clearing_amount` of the
+    year just closed is cleared, once per member and year (one EXPIRY entry each), so coins earned up to
+    the last instant of 31 December count."""
     percent = program.annual_clearing_percent
     year = clearing_year(program, now) if percent is not None else None
     if year is None:
@@ -68,9 +69,12 @@ async def clear_annually(new_uow: NewUnitOfWork, program: Program, now: datetime
     period = str(year)
     start, end = year_bounds(program, year)
     description = f"{year}年度{program.points_name}清除（当年未使用的{percent}%）"
+    after = 0   # members are taken in id order: each batch looks only past the last one examined
 
     async def batch(uow: JobUnitOfWork) -> int:
-        due = await uow.jobs.lots_of_year_due(ANNUAL_CLEARING, period, start, end, now, batch_size)
+        nonlocal after
+        due = await uow.jobs.lots_of_year_due(ANNUAL_CLEARING, period, start, end, now, after, batch_size)
+        after = due[-1].member_id if due else after
         taken, losses = [], []
         for member in due:
             plan, loss = clearing_loss(percent, member)

@@ -52,12 +52,32 @@ class PointsLoss:
 
 
 @dataclass(frozen=True)
+class MonthOfOrders:
+    """A member's orders in the eligible channels paid in one month: (paid_at, amount less refunds), by paid_at."""
+
+    member_id: int
+    orders: list[tuple[datetime, int]]
+
+
+@dataclass(frozen=True)
 class ExpiringSoon:
     """What a member has lapsing soon: points in lots, or coupons; `count` is points or coupons."""
 
     member_id: int
     count: int
     first_at: datetime
+
+
+@dataclass(frozen=True)
+class DueReferral:
+    """A QUALIFYING referral whose order has stood its time, as the referral job sees it."""
+
+    id: int
+    referrer_id: int
+    referee_id: int
+    referrer_closed: bool
+    referee_closed: bool
+    rewarded_this_month: int   # the referrer's referrals rewarded so far in the local month
 
 
 class JobRepository(Protocol):
@@ -70,8 +90,9 @@ class JobRepository(Protocol):
         """Expire the lots past their time for up to `batch_size` members (applying
         `expiry_settlement` per member: one EXPIRY entry each); the number of members done."""
     async def lots_of_year_due(self, job: str, period: str, start: datetime, end: datetime, now: datetime,
-                               batch_size: int) -> list[LotsOfYear]:
-        """Members with live points left in lots earned in [start, end) whom `job` has not done for `period`."""
+                               after: int, batch_size: int) -> list[LotsOfYear]:
+        """Members numbered above `after`, by id, with live points left in lots earned in [start, end) whom `job`
+        has not done for `period`."""
     async def apply_losses(self, losses: list[PointsLoss], description: str, now: datetime) -> None:
         """Balances and debts down, and an EXPIRY entry for each loss above zero."""
 
@@ -86,6 +107,12 @@ class JobRepository(Protocol):
                                 channels: frozenset[str], min_spend: int, batch_size: int) -> list[int]:
         """Members whose eligible spend paid in [start, end), net of refunds so far, reached `min_spend`
         and whom `job` has not done for `period`."""
+    async def frequency_bonus_due(self, job: str, period: str, start: datetime, end: datetime,
+                                  channels: frozenset[str], min_spend: int, min_visits: int, after: int,
+                                  batch_size: int) -> list[MonthOfOrders]:
+        """Members (locked) numbered above `after`, by id, whom `job` has not done for `period` and whose orders
+        in `channels` paid in [start, end) could earn the visit-frequency bonus: net of refunds at least
+        `min_spend`, and at least `min_visits` of them not fully refunded; with those orders."""
     async def birthday_due(self, job: str, period: str, month: int, min_tier_level: int, batch_size: int) -> list[int]:
         """Members born in `month`, at `min_tier_level` or above, whom `job` has not done for `period`."""
 
@@ -96,6 +123,15 @@ class JobRepository(Protocol):
     async def take_tier_reminders(self, now: datetime, until: datetime, batch_size: int) -> list[TierHolder]:
         """Members whose tier above the base lapses in (now, until] and who were not reminded of that
         expiry; marks them reminded of it."""
+
+    async def referrals_due(self, now: datetime, month_start: datetime, month_end: datetime, cap: int,
+                            batch_size: int) -> list[DueReferral]:
+        """The due referrals (QUALIFYING, qualified by `now`, their order not fully refunded) of up to
+        `batch_size` referrers that have one to settle: rewarded fewer than `cap` in [month_start, month_end),
+        or closed, or with a closed referee. Those referrers and referrals locked; oldest qualified first."""
+    async def settle_referrals(self, rewarded: list[int], points: int, voided: list[tuple[int, str]],
+                               now: datetime) -> None:
+        """These referrals REWARDED with `points` at `now`; those (id, reason) VOID."""
 
 
 class JobUnitOfWork(UnitOfWork, Protocol):

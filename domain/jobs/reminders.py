@@ -6,7 +6,7 @@ notification per member.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from domain import notifications
 from domain.jobs.points import clearing_amount, year_bounds
@@ -68,22 +68,25 @@ async def remind_tiers_expiring(new_uow: NewUnitOfWork, program: Program, now: d
 
 async def remind_annual_clearing(new_uow: NewUnitOfWork, program: Program, now: datetime,
                                  batch_size: int = 500) -> JobResult:
-    """Ahead of the annual clearing (within `points.expiry.expiring_soon_days` of 31 December, before the
-    day itself), each member with points of the year unspent is told about what it would clear now,
-    once a year."""
+    """Ahead of the annual clearing (on the local days within `points.expiry.expiring_soon_days` before 1 January,
+    31 December included), each member with coins of the year is told, once a year, what the clearing
+    would take as of the sending (`clearing_amount` then; spending or earning coins later changes it)."""
     percent = program.annual_clearing_percent
     today = program.calendar.local_date(now)
-    clearing_day = today.replace(month=12, day=31)
-    if percent is None or not 0 < (clearing_day - today).days <= program.expiring_soon_days:
+    clearing_day = date(today.year + 1, 1, 1)
+    if percent is None or (clearing_day - today).days > program.expiring_soon_days:
         return JobResult(CLEARING_REMINDER, None, status=NOT_DUE)
     period = str(today.year)
     start, end = year_bounds(program, today.year)
+    after = 0   # members are taken in id order: each batch looks only past the last one examined
 
     async def batch(uow: JobUnitOfWork) -> int:
-        due = await uow.jobs.lots_of_year_due(CLEARING_REMINDER, period, start, end, now, batch_size)
+        nonlocal after
+        due = await uow.jobs.lots_of_year_due(CLEARING_REMINDER, period, start, end, now, after, batch_size)
+        after = due[-1].member_id if due else after
         await uow.jobs.mark_members(CLEARING_REMINDER, period, [d.member_id for d in due], now)
         told = [(d.member_id, clearing_amount(percent, d)) for d in due]
-        await uow.notifications.add([notifications.annual_clearing_ahead(program, member_id, today.year, points, now)
+        await uow.notifications.add([notifications.annual_clearing_ahead(program, member_id, today, points, now)
                                      for member_id, points in told if points > 0])
         return len(due)
 

@@ -5,11 +5,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from persistence.jobs.grants import GrantJobs
 from persistence.jobs.points import PointsJobs
+from persistence.jobs.referrals import ReferralJobs
 from persistence.jobs.reminders import ReminderJobs
 from persistence.jobs.runs import JobRuns
 from persistence.jobs.tiers import TierJobs
 
 
-class SqlJobRepository(JobRuns, PointsJobs, TierJobs, GrantJobs, ReminderJobs):
+class SqlJobRepository(JobRuns, PointsJobs, TierJobs, GrantJobs, ReminderJobs, ReferralJobs):
     def __init__(self, conn: AsyncConnection):
         self.conn = conn

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.jobs.ports import LotsOfYear, PointsLoss
 from domain.model import PointsLot
 from domain.vocabulary import PointKind
-from persistence.jobs.runs import lock_members, not_done_for
+from persistence.jobs.runs import lock_members, not_done_for, plan_for_values
 from persistence.rows import columns_of, to_model
 from persistence.tables import UtcDateTime, members, point_entries, points_lots
 from persistence.validity import lapsed, still_valid
@@ -46,11 +46,14 @@ class PointsJobs:
         return len(member_ids)
 
     async def lots_of_year_due(self, job: str, period: str, start: datetime, end: datetime, now: datetime,
-                               batch_size: int) -> list[LotsOfYear]:
+                               after: int, batch_size: int) -> list[LotsOfYear]:
         live_of_year = (points_lots.c.remaining > 0, still_valid(points_lots.c.expires_at, now),
                         points_lots.c.earned_at >= start, points_lots.c.earned_at < end)
+        await plan_for_values(self.conn)
         member_ids = (await self.conn.execute(
-            select(points_lots.c.member_id).where(*live_of_year, not_done_for(job, period, points_lots.c.member_id))
+            select(points_lots.c.member_id)
+            .where(points_lots.c.member_id > after, *live_of_year,
+                   not_done_for(job, period, points_lots.c.member_id, after))
             .group_by(points_lots.c.member_id).order_by(points_lots.c.member_id).limit(batch_size))).scalars().all()
         if not member_ids:
             return []

@@ -1,12 +1,14 @@
 """Orders, refunds and points offsets at checkout."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.model import Order, PointsOffset, Refund
 from persistence.rows import columns_of, insert_model, to_model, update_model
-from persistence.tables import orders, points_offsets, refunds
+from persistence.tables import offset_lots, orders, points_lots, points_offsets, refunds
 
 
 class SqlOrderRepository:
@@ -40,3 +42,15 @@ class SqlOrderRepository:
 
     async def save_offset(self, offset: PointsOffset) -> None:
         await update_model(self.conn, points_offsets, offset, ("points_returned",))
+
+    async def add_offset_lots(self, offset_id: int, taken: list[tuple[int, int]]) -> None:
+        if taken:
+            await self.conn.execute(insert(offset_lots), [
+                {"offset_id": offset_id, "lot_id": lot_id, "amount": amount} for lot_id, amount in taken])
+
+    async def offset_lots(self, offset_id: int) -> list[tuple[datetime, int]]:
+        rows = await self.conn.execute(
+            select(points_lots.c.earned_at, offset_lots.c.amount).select_from(offset_lots)
+            .join(points_lots, points_lots.c.id == offset_lots.c.lot_id)
+            .where(offset_lots.c.offset_id == offset_id).order_by(points_lots.c.earned_at, points_lots.c.id))
+        return [(earned_at, amount) for earned_at, amount in rows]

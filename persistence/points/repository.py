@@ -22,6 +22,8 @@ SPENDABLE = Query(select(*columns_of(points_lots, PointsLot))
 
 TAKE_FROM_LOT = Query(update(points_lots).where(points_lots.c.id == bindparam("lot_id"))
                       .values(remaining=points_lots.c.remaining - bindparam("amount", type_=BigInteger)))
+RETURN_TO_LOT = Query(update(points_lots).where(points_lots.c.id == bindparam("lot_id"))
+                      .values(remaining=points_lots.c.remaining + bindparam("amount", type_=BigInteger)))
 
 
 class SqlPointsRepository:
@@ -51,6 +53,9 @@ class SqlPointsRepository:
     async def spendable_lots(self, member_id: int, now: datetime) -> list[PointsLot]:
         rows = await run_query(self.conn, SPENDABLE, {"member_id": member_id, "cutoff": validity_cutoff(now)})
         return [to_model(PointsLot, row) for row in rows]
+
+    async def return_to_lots(self, returned: list[tuple[int, int]]) -> None:
+        await run_many(self.conn, RETURN_TO_LOT, [{"lot_id": lot_id, "amount": amount} for lot_id, amount in returned])
 
     async def take_from_lots(self, taken: list[tuple[PointsLot, int]]) -> None:
         """One UPDATE per lot, sent together (one round trip on PostgreSQL); the CHECK on `remaining`

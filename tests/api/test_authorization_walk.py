@@ -25,11 +25,13 @@ NODE_VISIBILITY = {  # a key that writes orders or coupons reads them; members a
     "Tier": CATALOG, "Benefit": CATALOG, "Reward": CATALOG,
     "Member": MEMBERS_OBJECT, "Coupon": MEMBERS_OBJECT | {"coupons integration"}, "PointEntry": MEMBERS_OBJECT,
     "Redemption": MEMBERS_OBJECT, "Order": MEMBERS_OBJECT | {"orders integration"}, "CheckIn": MEMBERS_OBJECT,
-    "Notification": MEMBERS_OBJECT,
+    "Notification": MEMBERS_OBJECT, "Referral": MEMBERS_OBJECT,
+    "CheckoutHold": MEMBERS_OBJECT | {"points integration", "coupons integration"},
     "ApiKey": {"ADMIN"},
 }
 
 MEMBER = {"owner", "other member"}
+JOINED = "2026-03-01T10:00:00+08:00"  # the members' sign-up, the day before the walk (MON)
 # field → (operation, variables, the callers it answers; others get UNAUTHENTICATED when anonymous,
 # FORBIDDEN otherwise)
 OPERATIONS = {
@@ -57,6 +59,8 @@ OPERATIONS = {
     "bindPhoneNumber": ('mutation { bindPhoneNumber(input: {code: "1"}) { userErrors { code } } }', {}, MEMBER),
     "deregisterMember": ("mutation { deregisterMember { userErrors { code } } }", {}, MEMBER),
     "checkIn": ('mutation { checkIn(input: {idempotencyKey: "walk"}) { userErrors { code } } }', {}, MEMBER),
+    "makeUpCheckIn": ('mutation { makeUpCheckIn(input: {date: "2026-03-01", idempotencyKey: "walk"}) '
+                      '{ userErrors { code } } }', {}, MEMBER),
     "redeemReward": ('mutation { redeemReward(input: {rewardId: "UmV3YXJkOjE=", idempotencyKey: "w"}) '
                      '{ userErrors { code } } }', {}, MEMBER),
     "claimMonthlyCoupons": ("mutation { claimMonthlyCoupons { userErrors { code } } }", {}, MEMBER),
@@ -74,6 +78,11 @@ OPERATIONS = {
     "redeemPointsForOrder": ('mutation { redeemPointsForOrder(input: {memberId: "TWVtYmVyOjA=", externalOrderId: "w", '
                              'points: 100, orderAmount: 10000}) { userErrors { code } } }', {},
                              {"integration", "points integration"}),
+    "holdForCheckout": ('mutation { holdForCheckout(input: {memberId: "TWVtYmVyOjA=", externalOrderId: "w", '
+                        'orderAmount: 10000, points: 100}) { userErrors { code } } }', {},
+                        {"integration", "points integration"}),
+    "releaseHold": ('mutation { releaseHold(input: {externalOrderId: "walk-none"}) { userErrors { code } } }', {},
+                    {"integration", "points integration", "coupons integration"}),
     "adjustPoints": ('mutation { adjustPoints(input: {memberId: "TWVtYmVyOjA=", points: 1, reason: "walk", '
                      'idempotencyKey: "walk"}) { userErrors { code } } }', {},
                      {"SUPPORT_SUPERVISOR", "OPERATIONS_MANAGER", "ADMIN"}),
@@ -87,8 +96,10 @@ OPERATIONS = {
 @pytest.fixture
 async def callers(api, database):
     """Headers for each kind of caller: members sign in afresh each time (some operations end their
-    session); staff sessions are kept until `headers.forget()` (after a logout)."""
-    await api.login("owner", now=MON)
+    session); staff sessions are kept until `headers.forget()` (after a logout). The members joined the day
+    before the walk, which leaves them a day to make up (makeUpCheckIn)."""
+    for code in ("owner", "other"):
+        await api.login(code, now=JOINED)
     narrow = {kind: await add_api_key(database, kind, scopes) for kind, scopes in NARROW.items()}
     for role in ROLES:
         await add_staff(database, role.lower().replace("_", "-"), role)
@@ -141,6 +152,10 @@ async def one_of_each(api, database) -> dict[str, str]:
     home = await api.data("MemberHome", token=token, now=MON)
     history = await api.data("PointHistory", {"first": 1}, token=token, now=MON)
     notes = await api.execute("{ me { notifications(first: 1) { edges { node { id } } } } }", token=token, now=MON)
+    code = (await api.execute("{ me { referralCode } }", token=token))["data"]["me"]["referralCode"]
+    referee = await api.data("LoginWithReferral", {"code": "walk-referee", "referralCode": code}, now=MON)
+    assert referee["loginWithWeChat"]["userErrors"] == []
+    referral = await api.data("MyReferrals", {"first": 1}, token=token, now=MON)
     admin = await staff_token(api, database, "walk-admin", "ADMIN")
     key = await api.execute('mutation { createApiKey(input: {name: "walk", scopes: ["orders:write"]}) '
                             "{ apiKey { id } } }", token=admin)
@@ -152,7 +167,11 @@ async def one_of_each(api, database) -> dict[str, str]:
         "Redemption": redeemed["redeemReward"]["redemption"]["id"], "Order": order["recordOrder"]["order"]["id"],
         "CheckIn": checked["checkIn"]["checkIn"]["id"],
         "Notification": notes["data"]["me"]["notifications"]["edges"][0]["node"]["id"],
+        "Referral": referral["me"]["referrals"]["edges"][0]["node"]["id"],
         "ApiKey": key["data"]["createApiKey"]["apiKey"]["id"],
+        "CheckoutHold": (await api.integration("HoldForCheckout", {"input": {
+            "memberId": member, "externalOrderId": "walk-held", "orderAmount": 100000, "points": 100}},
+            now=MON))["holdForCheckout"]["hold"]["id"],
     }
 
 
@@ -216,9 +235,10 @@ def objects(value) -> list[dict]:
 
 # The order the walk calls them in: what ends a session or an account comes last.
 PAYLOAD_ORDER = ["loginWithWeChat", "requestSmsCode", "loginWithPhone", "refreshAccessToken", "staffLogin",
-                 "recordOrder", "refundOrder", "useCoupon", "redeemPointsForOrder", "adjustPoints", "mergeMembers",
-                 "createApiKey", "revokeApiKey", "bindPhoneNumber", "checkIn", "redeemReward", "claimMonthlyCoupons",
-                 "updateProfile", "markNotificationsRead", "logout", "deregisterMember"]
+                 "recordOrder", "refundOrder", "useCoupon", "redeemPointsForOrder", "holdForCheckout", "releaseHold",
+                 "adjustPoints", "mergeMembers",
+                 "createApiKey", "revokeApiKey", "bindPhoneNumber", "checkIn", "makeUpCheckIn", "redeemReward",
+                 "claimMonthlyCoupons", "updateProfile", "markNotificationsRead", "logout", "deregisterMember"]
 SIGN_INS = {"loginWithWeChat", "loginWithPhone"}  # their payload is the signed-in member's, read with its token
 
 
@@ -247,6 +267,7 @@ class Walk:
             "bindPhoneNumber": lambda: {"code": next(self.phones)},
             "requestSmsCode": lambda: {"phone": next(self.phones)},
             "checkIn": lambda: {"idempotencyKey": f"walk-{tag}"},
+            "makeUpCheckIn": lambda: {"date": JOINED[:10], "idempotencyKey": f"walk-{tag}"},
             "updateProfile": lambda: {"nickname": "walker"},
         }
         if field == "markNotificationsRead":
@@ -264,6 +285,14 @@ class Walk:
                                           "{ userErrors { code } } }", {"p": phone})
             assert sent["data"]["requestSmsCode"]["userErrors"] == [], sent
             return {"input": {"phone": phone, "smsCode": "000000"}}
+        if field == "holdForCheckout":
+            return {"input": {"memberId": owner, "externalOrderId": f"walk-hold-{tag}", "orderAmount": 100000,
+                              "points": 100}}
+        if field == "releaseHold":
+            held = await self.api.integration("HoldForCheckout", {"input": {
+                "memberId": owner, "externalOrderId": f"walk-release-{tag}", "orderAmount": 100000, "points": 100}})
+            assert held["holdForCheckout"]["userErrors"] == [], held
+            return {"input": {"externalOrderId": f"walk-release-{tag}"}}
         if field == "mergeMembers":
             _, source = await self.api.login(f"walk-merge-source-{tag}", now=MON)
             _, target = await self.api.login(f"walk-merge-target-{tag}", now=MON)
@@ -325,5 +354,5 @@ async def test_every_payload_shows_only_what_node_shows(api, database, callers):
                     hidden.setdefault(type_name, set()).add(kind)
         if field == "logout":
             callers.forget()
-    assert hidden == {"Member": {"orders integration", "points integration"}}
+    assert hidden == {"Member": {"orders integration", "points integration", "coupons integration"}}
     assert shown["Order"] >= {"integration", "orders integration"} and shown["Coupon"] >= {"coupons integration"}

@@ -12,6 +12,7 @@ Measured counts (the same on PostgreSQL and SQLite):
   Tiers 3 after a change to the catalog (its version, then tiers with the version, benefits); 1 when
     the process holds the current catalog (the version).
   RewardCatalog(first: 50) 1: reward page.
+  MyReferrals(first: 50) 3: session with member, referral page, referral count (the code is computed).
 A member request's access token names its session, which is checked to be live (one statement, so
 that logout takes effect at once) and read with the member's row; the tiers and benefits are held by
 the process and read again only when their version changed. The catalog queries are sent without a token.
@@ -34,7 +35,7 @@ LAST_DAY = DAY_1 + timedelta(days=CHECK_IN_DAYS - 1)  # Saturday 7 March 2026
 FREE_SHIPPING_COST = 200
 
 # Bounds: the counts listed above.
-BOUNDS = {"MemberHome": 1, "MyCoupons": 3, "PointHistory": 2, "Tiers": 3, "RewardCatalog": 1}
+BOUNDS = {"MemberHome": 1, "MyCoupons": 3, "PointHistory": 2, "Tiers": 3, "RewardCatalog": 1, "MyReferrals": 3}
 
 
 def at(day: date, clock: str = "12:00:00") -> str:
@@ -186,3 +187,41 @@ async def test_reward_catalog_costs_the_same_with_1_and_50_rewards(api, database
     with_token, signed_in = await measured(api, database, "RewardCatalog", {"first": 50}, token=token)
     _, bad_token = await measured(api, database, "RewardCatalog", {"first": 50}, token="not-a-token")
     assert (with_token, signed_in, bad_token) == (fifty, data, data)
+
+
+async def test_my_referrals_cost_the_same_with_1_and_50_referrals(api, database):
+    """50 members sign up with the rich referrer's code, 1 with the single one's; one of the 50 has paid
+    an order, so the statuses differ too."""
+    async def referrer(code: str) -> tuple[str, str]:
+        token, _ = await api.login(code, now=at(DAY_1, "08:00:00"))
+        return token, (await api.data("MyReferrals", {"first": 1}, token=token))["me"]["referralCode"]
+
+    async def join(code: str, referral: str) -> str:
+        payload = (await api.data("LoginWithReferral", {"code": code, "referralCode": referral},
+                                  now=at(DAY_1, "09:00:00")))["loginWithWeChat"]
+        assert payload["userErrors"] == [], payload
+        return payload["member"]["id"]
+
+    one_token, one_code = await referrer("referrer-of-one")
+    rich_token, rich_code = await referrer("referrer-of-fifty")
+    await join("referee-of-one", one_code)
+    referees = [await join(f"referee-{n}", rich_code) for n in range(50)]
+    paid = at(DAY_1, "10:00:00")
+    order = await api.integration("RecordOrder", {"input": {"memberId": referees[0], "externalId": "referee-order",
+                                                            "amount": 5000, "channel": "APP", "paidAt": paid}}, now=paid)
+    assert order["recordOrder"]["userErrors"] == []
+    now = at(LAST_DAY, "12:00:00")
+
+    one, data = await measured(api, database, "MyReferrals", {"first": 50}, token=one_token, now=now)
+    assert data["me"]["referrals"]["totalCount"] == 1 and len(data["me"]["referrals"]["edges"]) == 1
+    fifty, data = await measured(api, database, "MyReferrals", {"first": 50}, token=rich_token, now=now)
+    assert data["me"]["referrals"]["totalCount"] == 50 and len(data["me"]["referrals"]["edges"]) == 50
+    assert {e["node"]["status"] for e in data["me"]["referrals"]["edges"]} == {"PENDING", "QUALIFYING"}
+    check_count("MyReferrals", one, fifty)
+    # A second page (after a cursor) costs the same.
+    cursor = (await api.data("MyReferrals", {"first": 10}, token=rich_token, now=now))["me"]["referrals"][
+        "pageInfo"]["endCursor"]
+    page_two, data = await measured(api, database, "MyReferrals", {"first": 50, "after": cursor},
+                                    token=rich_token, now=now)
+    assert len(data["me"]["referrals"]["edges"]) == 40
+    assert page_two == fifty

@@ -25,12 +25,14 @@ EXPECTED_OPERATIONS = {
     "member-app.graphql": {"LoginWithWeChat", "MemberHome", "MyCoupons", "PointHistory", "Tiers", "RewardCatalog",
                            "Node", "CheckIn", "RedeemReward", "ClaimMonthlyCoupons", "UpdateProfile"},
     "integration.graphql": {"RecordOrder", "RefundOrder", "UseCoupon", "RedeemPointsForOrder"},
+    "checkout.graphql": {"HoldForCheckout", "ReleaseHold"},
     "member-account.graphql": {"RefreshAccessToken", "Logout", "BindPhoneNumber", "DeregisterMember",
                                "LoginWithWeChatApp", "RequestSmsCode", "LoginWithPhone",
                                "MyNotifications", "MarkNotificationsRead"},
     "staff.graphql": {"StaffLogin", "StaffAccount", "FindMember", "MemberAccount", "AdjustPoints", "AuditLog",
                       "MergeMembers",
                       "ApiKeys", "CreateApiKey", "RevokeApiKey"},
+    "member-growth.graphql": {"MakeUpCheckIn", "LoginWithReferral", "MyReferrals"},
 }
 
 

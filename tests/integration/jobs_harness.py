@@ -1,8 +1,13 @@
 """Running calendar jobs in tests: on the test database, with a clock, and killed half-way on request."""
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 
 from persistence.integrity import find_discrepancies
 from persistence.unit_of_work import SqlUnitOfWork
@@ -41,6 +46,19 @@ def killed_after(database, commits: int):
 
 async def run_job(job, database, program, now: str, batch_size: int = 1000, new_uow=None):
     return await job(new_uow or (lambda: SqlUnitOfWork(database)), program, at(now), batch_size)
+
+
+async def loyalty_jobs_run(database, program_file: str, now: str) -> str:
+    """`loyalty jobs run --now NOW` as an operator runs it (another process, `programs/<program_file>.toml`) on
+    the test database; what it printed."""
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, DATABASE_URL=database.url, LOYALTY_ENV="test",
+               LOYALTY_SECRET_KEY="cli-secret-key-cli-secret-key-cli-secret",
+               LOYALTY_PROGRAM=str(root / "programs" / f"{program_file}.toml"))
+    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "server.cli", "jobs", "run", "--now", now],
+                                   cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 async def assert_ledgers_agree(database) -> None:

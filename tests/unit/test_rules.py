@@ -17,8 +17,9 @@ import pytest
 from domain.model import PointsLot
 from domain.program import Program, load_program
 from domain.rules import (
-    allocate_spend, check_in_points, coupon_discount, coupon_valid_until, growth_for_order, offset_amount,
-    offset_limit_points, points_for_order, proportional_take_back,
+    allocate_spend, check_in_points, count_visits, coupon_discount, coupon_valid_until, frequency_bonus_points,
+    growth_for_order, offset_amount, offset_limit_points, offset_return_by_year, points_for_order,
+    proportional_take_back,
 )
 
 PROGRAMS = Path(__file__).resolve().parents[2] / "programs"
@@ -353,3 +354,61 @@ def test_monthly_coupon_valid_until_month_end(standard):
     # December rolls nowhere: end of 31 December
     until = coupon_valid_until(template, datetime(2024, 12, 1, 0, 0, tzinfo=SHANGHAI), cal)
     assert until == datetime(2024, 12, 31, 23, 59, 59, tzinfo=SHANGHAI)
+
+
+# ---------------------------------------------------------------- visit-frequency bonus (fresh-grocery)
+
+def _visits(*moments: tuple[str, int]) -> list[tuple[datetime, int]]:
+    return [(datetime.fromisoformat(f"2026-03-{m}+08:00"), net) for m, net in moments]
+
+
+@pytest.mark.parametrize("orders, expected", [
+    (_visits(("02T10:00", 100), ("03T09:59", 100)), 1),                      # 23 h 59 min apart: once
+    (_visits(("02T10:00", 100), ("03T10:00", 100)), 2),                      # exactly 24 h apart: twice
+    (_visits(("02T10:00", 100), ("03T06:00", 100), ("03T16:00", 100)), 2),   # 30 h after the counted visit
+    (_visits(("02T10:00", 0), ("02T20:00", 100)), 1),                        # fully refunded: no visit, no window
+    (_visits(("02T10:00", 0), ("04T10:00", 0)), 0),
+    ([], 0),
+])
+def test_visits_are_counted_greedily_from_the_last_counted_one(orders, expected):
+    assert count_visits(orders, 24) == expected
+
+
+def test_a_window_of_0_hours_counts_every_order():
+    assert count_visits(_visits(("02T10:00", 100), ("02T10:00", 100), ("02T10:01", 100)), 0) == 3
+
+
+@pytest.mark.parametrize("net_spend, visits, expected", [
+    (30000, 4, 0), (30000, 5, 20), (30000, 19, 20), (30000, 20, 50), (30000, 31, 50),   # the highest reached
+    (29999, 20, 0),                                                                      # ¥299.99: nothing
+])
+def test_frequency_bonus_pays_the_highest_threshold_reached(fresh, net_spend, visits, expected):
+    assert frequency_bonus_points(fresh.frequency_bonus, net_spend, visits) == expected
+
+
+def test_the_standard_program_has_no_frequency_bonus(standard):
+    assert standard.frequency_bonus is None
+
+
+# ---------------------------------------------------------------- offsets given back by year
+
+def _earned(day: str, points: int) -> tuple[datetime, int]:
+    return datetime.fromisoformat(f"{day}+08:00"), points
+
+
+def test_offset_points_come_back_first_taken_first_returned_by_local_year(fresh):
+    calendar = fresh.calendar
+    # Years are local: 2026-01-01 00:30 in Shanghai (16:30Z on 31 December) is 2026's.
+    sources = [_earned("2025-06-01T10:00", 20), _earned("2025-12-31T23:30", 10), _earned("2026-01-01T00:30", 70)]
+    first = offset_return_by_year(calendar, sources, 0, 50)
+    assert first == [(sources[0][0], 30), (sources[2][0], 20)]
+    assert offset_return_by_year(calendar, sources, 50, 50) == [(sources[2][0], 50)]
+    assert offset_return_by_year(calendar, sources, 25, 10) == [(sources[1][0], 5), (sources[2][0], 5)]
+    assert offset_return_by_year(calendar, sources, 0, 100) == [(sources[0][0], 30), (sources[2][0], 70)]
+
+
+def test_offset_points_not_recorded_come_back_as_earned_now(fresh):
+    assert offset_return_by_year(fresh.calendar, [], 0, 40) == [(None, 40)]
+    sources = [_earned("2025-06-01T10:00", 30)]
+    assert offset_return_by_year(fresh.calendar, sources, 20, 20) == [(sources[0][0], 10), (None, 10)]
+    assert offset_return_by_year(fresh.calendar, sources, 0, 0) == []

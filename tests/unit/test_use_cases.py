@@ -28,8 +28,9 @@ from domain.clock import FixedClock
 from domain.errors import LoyaltyError, UserErrorCode
 from domain.members import ProfileChange
 from domain.model import (
-    AuditRecord, CheckIn, Coupon, Footprint, IdempotencyRecord, LedgerEntry, Member, Notification, Order, PointsLot,
-    PointsOffset, Redemption, RefreshToken, Refund, Reward, Session, SmsCode, StaffMember,
+    AuditRecord, CheckIn, CheckoutHold, Coupon, Footprint, IdempotencyRecord, LedgerEntry, LegacyPoints, Member,
+    Notification, Order, PointsLot, PointsOffset, Redemption, Referral, RefreshToken, Refund, Reward, Session, SmsCode,
+    StaffMember,
 )
 from domain.program import Program, load_program
 from domain.service import Service
@@ -68,6 +69,7 @@ class FakeState:
     orders: dict[int, Order] = field(default_factory=dict)
     refunds: dict[int, Refund] = field(default_factory=dict)
     offsets: dict[int, PointsOffset] = field(default_factory=dict)
+    offset_lots: dict[int, list[tuple[int, int]]] = field(default_factory=dict)   # offset id → (lot id, points)
     idempotency: dict[tuple[int, str, str], IdempotencyRecord] = field(default_factory=dict)
     notifications: dict[int, Notification] = field(default_factory=dict)
     identities: dict[str, int] = field(default_factory=dict)      # openid → member id
@@ -78,6 +80,10 @@ class FakeState:
     api_keys: dict[int, dict] = field(default_factory=dict)
     audit: list[AuditRecord] = field(default_factory=list)
     sms_codes: dict[str, SmsCode] = field(default_factory=dict)   # phone → its newest code
+    holds: dict[int, CheckoutHold] = field(default_factory=dict)
+    hold_lots: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    legacy_points: dict[int, dict] = field(default_factory=dict)  # id → row (the phone stands in for its index)
+    referrals: dict[int, Referral] = field(default_factory=dict)
     last_id: int = 0
 
     def new_id(self) -> int:
@@ -216,6 +222,42 @@ class FakeMembers:
         self.s.gift_levels.setdefault(target_id, set()).update(self.s.gift_levels.get(source_id, set()))
 
 
+class FakeHolds:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def by_external_order_id(self, external_order_id: str) -> CheckoutHold | None:
+        return next((h for h in self.s.holds.values() if h.external_order_id == external_order_id), None)
+
+    async def lock(self, hold_id: int) -> CheckoutHold:
+        return self.s.holds[hold_id]
+
+    async def add(self, hold: CheckoutHold) -> CheckoutHold:
+        assert await self.by_external_order_id(hold.external_order_id) is None, "unique external_order_id"
+        hold.id = self.s.new_id()
+        self.s.holds[hold.id] = hold
+        return hold
+
+    async def save(self, hold: CheckoutHold) -> None:
+        self.s.holds[hold.id] = hold
+
+    async def add_lots(self, hold_id: int, taken: list[tuple[int, int]]) -> None:
+        self.s.hold_lots[hold_id] = list(taken)
+
+    async def lots_of(self, hold_id: int) -> list[tuple[int, int]]:
+        return list(self.s.hold_lots.get(hold_id, []))
+
+    async def holding_coupon(self, coupon_id: int) -> CheckoutHold | None:
+        return next((h for h in self.s.holds.values() if h.coupon_id == coupon_id and h.status == "HELD"), None)
+
+    async def held_of_member(self, member_id: int) -> list[CheckoutHold]:
+        return [h for h in self.s.holds.values() if h.member_id == member_id and h.status == "HELD"]
+
+    async def expired(self, now: datetime, limit: int) -> list[tuple[int, int]]:
+        due = [h for h in self.s.holds.values() if h.status == "HELD" and h.expires_at <= now]
+        return [(h.id, h.member_id) for h in sorted(due, key=lambda h: (h.expires_at, h.id))][:limit]
+
+
 class FakeSmsCodes:
     def __init__(self, s: FakeState):
         self.s = s
@@ -270,6 +312,12 @@ class FakePoints:
             stored.remaining -= amount
             assert stored.remaining >= 0, "CHECK remaining >= 0 violated"
 
+    async def return_to_lots(self, returned: list[tuple[int, int]]) -> None:
+        for lot_id, amount in returned:
+            stored = self.s.lots[lot_id]
+            stored.remaining += amount
+            assert stored.remaining <= stored.points, "CHECK remaining <= points violated"
+
 
 class FakeCoupons:
     def __init__(self, s: FakeState):
@@ -322,6 +370,14 @@ class FakeCheckIns:
         check_in.id = self.s.new_id()
         self.s.check_ins[check_in.id] = _c(check_in)
         return check_in
+
+    async def set_streaks(self, repaired) -> None:
+        for check_in in repaired:
+            self.s.check_ins[check_in.id].streak_days = check_in.streak_days
+
+    async def made_up_between(self, member_id: int, start: datetime, end: datetime) -> int:
+        return sum(c.member_id == member_id and c.made_up and start <= c.created_at < end
+                   for c in self.s.check_ins.values())
 
 
 class FakeRewards:
@@ -386,6 +442,35 @@ class FakeOrders:
 
     async def save_offset(self, offset: PointsOffset) -> None:
         self.s.offsets[offset.id].points_returned = offset.points_returned
+
+    async def add_offset_lots(self, offset_id: int, taken: list[tuple[int, int]]) -> None:
+        self.s.offset_lots.setdefault(offset_id, []).extend(taken)
+
+    async def offset_lots(self, offset_id: int) -> list[tuple[datetime, int]]:
+        rows = sorted((self.s.lots[lot_id].earned_at, lot_id, points)
+                      for lot_id, points in self.s.offset_lots.get(offset_id, []))
+        return [(earned_at, points) for earned_at, _, points in rows]
+
+
+class FakeReferrals:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def add(self, referral: Referral) -> Referral:
+        assert all(r.referee_id != referral.referee_id for r in self.s.referrals.values()), "unique referee_id"
+        referral.id = self.s.new_id()
+        self.s.referrals[referral.id] = _c(referral)
+        return referral
+
+    async def of_referee(self, referee_id: int) -> Referral | None:
+        return _c(next((r for r in self.s.referrals.values() if r.referee_id == referee_id), None))
+
+    async def save(self, referral: Referral) -> None:
+        self.s.referrals[referral.id] = _c(referral)
+
+    async def first_standing_order(self, referee_id: int, since: datetime) -> Order | None:
+        return _c(min((o for o in self.s.orders.values() if o.member_id == referee_id and o.growth_earned > 0
+                       and o.refunded_amount < o.amount and o.paid_at >= since), key=lambda o: o.id, default=None))
 
 
 class FakeIdempotency:
@@ -512,6 +597,51 @@ class FakeAudit:
         self.s.audit.append(record)
 
 
+class FakeLegacyPoints:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def lock_for_import(self) -> None:
+        return None
+
+    async def imported(self, external_row_ids):
+        wanted = set(external_row_ids)
+        return {r["external_row_id"]: (r["file_digest"], r["line"]) for r in self.s.legacy_points.values()
+                if r["external_row_id"] in wanted}
+
+    async def members_for_import(self, member_nos, phones):
+        return ({m.member_no: m for m in self.s.members.values() if m.member_no in set(member_nos)},
+                {p: self.s.members[m] for m, p in self.s.phones.items() if p in set(phones)})
+
+    async def add_imported(self, credited, waiting, file_digest: str, now: datetime) -> None:
+        for row, entry, remaining in credited:
+            entry.id = self.s.new_id()
+            self.s.ledger.append(_c(entry))
+            lid = self.s.new_id()
+            self.s.lots[lid] = PointsLot(lid, entry.member_id, entry.delta, remaining, entry.occurred_at,
+                                         entry.expires_at)
+            self._add(row, file_digest, now, "CREDITED", None, entry.id)
+        for row in waiting:
+            self._add(row, file_digest, now, "WAITING", row.phone, None)
+
+    def _add(self, row, file_digest, now, status, phone, entry_id) -> None:
+        assert all(r["external_row_id"] != row.external_row_id for r in self.s.legacy_points.values()), "unique"
+        rid = self.s.new_id()
+        self.s.legacy_points[rid] = {"external_row_id": row.external_row_id, "file_digest": file_digest,
+                                     "line": row.line, "legacy_points": row.legacy_points, "points": row.points,
+                                     "status": status, "phone": phone, "entry_id": entry_id, "imported_at": now}
+
+    async def save_balances(self, members) -> None:
+        return None  # the members handed out are the working state's own
+
+    async def waiting_for(self, phone: str):
+        return [LegacyPoints(rid, r["external_row_id"], r["legacy_points"], r["points"], r["imported_at"])
+                for rid, r in sorted(self.s.legacy_points.items()) if r["status"] == "WAITING" and r["phone"] == phone]
+
+    async def mark_credited(self, row_id: int, entry_id: int, now: datetime) -> None:
+        self.s.legacy_points[row_id].update(status="CREDITED", phone=None, entry_id=entry_id)
+
+
 class FakeUnitOfWork:
     """One transaction over a private copy of the store's state; `commit()` publishes it."""
 
@@ -521,17 +651,20 @@ class FakeUnitOfWork:
         self.working = copy.deepcopy(store.state)
         self.members = FakeMembers(self.working)
         self.sms_codes = FakeSmsCodes(self.working)
+        self.holds = FakeHolds(self.working)
         self.points = FakePoints(self.working)
         self.coupons = FakeCoupons(self.working)
         self.check_ins = FakeCheckIns(self.working)
         self.rewards = FakeRewards(self.working)
         self.orders = FakeOrders(self.working)
+        self.referrals = FakeReferrals(self.working)
         self.idempotency = FakeIdempotency(self.working)
         self.notifications = FakeNotifications(self.working)
         self.sessions = FakeSessions(self.working)
         self.staff = FakeStaff(self.working)
         self.api_keys = FakeApiKeys(self.working)
         self.audit = FakeAudit(self.working)
+        self.legacy_points = FakeLegacyPoints(self.working)
 
     async def __aenter__(self) -> "FakeUnitOfWork":
         return self
@@ -638,12 +771,14 @@ async def give_points(store: FakeStore, program: Program, member_id: int, points
 
 
 @pytest.mark.parametrize("protocol, fake", [
-    (ports.MemberRepository, FakeMembers), (ports.SmsCodeRepository, FakeSmsCodes), (ports.PointsRepository, FakePoints),
+    (ports.MemberRepository, FakeMembers), (ports.SmsCodeRepository, FakeSmsCodes), (ports.HoldRepository, FakeHolds), (ports.PointsRepository, FakePoints),
     (ports.CouponRepository, FakeCoupons),
     (ports.CheckInRepository, FakeCheckIns), (ports.RewardRepository, FakeRewards),
-    (ports.OrderRepository, FakeOrders), (ports.IdempotencyRepository, FakeIdempotency),
+    (ports.OrderRepository, FakeOrders), (ports.ReferralRepository, FakeReferrals),
+    (ports.IdempotencyRepository, FakeIdempotency),
     (ports.NotificationRepository, FakeNotifications), (ports.SessionRepository, FakeSessions),
     (ports.StaffRepository, FakeStaff), (ports.ApiKeyRepository, FakeApiKeys), (ports.AuditLog, FakeAudit),
+    (ports.LegacyPointsRepository, FakeLegacyPoints),
 ])
 def test_fake_repositories_implement_the_ports(protocol, fake):
     wanted = {name: f for name, f in vars(protocol).items() if inspect.isfunction(f) and not name.startswith("_")}
@@ -741,6 +876,22 @@ async def test_check_in_days_are_shanghai_days(store, standard):
     assert store.member(mid).points_balance == 3     # 1 + 2
     # a third on the same Shanghai day (still before 16:00Z of the 5th) is refused
     await refused(store, UserErrorCode.ALREADY_CHECKED_IN, standard, datetime(2024, 3, 5, 15, 59, 59, tzinfo=UTC), commands.CheckIn(mid, "c"))
+    assert_wallet(store, standard, mid)
+
+
+async def test_make_up_repairs_the_streaks_that_follow(store, standard):
+    mid = store.add_member()
+    await give_points(store, standard, mid, 20, at("2024-03-01"))
+    for day in ("2024-03-04", "2024-03-06", "2024-03-07"):   # 5 March missed
+        await ok(store, standard, at(day, 9), commands.CheckIn(mid, f"ci-{day}"))
+    made = await ok(store, standard, at("2024-03-07", 12), commands.MakeUpCheckIn(mid, date(2024, 3, 5), "mu"))
+    assert (made.check_in.streak_days, made.check_in.points_awarded, made.check_in.made_up, made.points_spent) == \
+        (2, 0, True, 20)
+    days = {c.local_date.day: (c.streak_days, c.points_awarded) for c in store.state.check_ins.values()}
+    assert days == {4: (1, 1), 5: (2, 0), 6: (3, 1), 7: (4, 2)}   # points stay as awarded
+    assert store.member(mid).points_balance == 20 + 1 + 1 + 2 - 20
+    await refused(store, UserErrorCode.ALREADY_CHECKED_IN, standard, at("2024-03-07", 13),
+                  commands.MakeUpCheckIn(mid, date(2024, 3, 5), "again"))
     assert_wallet(store, standard, mid)
 
 

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("expires_at", UtcDateTime(), nullable=False),
         sa.Column("settled_at", UtcDateTime(), nullable=True),
+        sa.Column("unapplied", sa.Text(), nullable=True),
         sa.CheckConstraint("points >= 0", name=op.f("ck_checkout_holds_points_not_negative")),
         sa.ForeignKeyConstraint(["member_id"], ["members.id"], name=op.f("fk_checkout_holds_member_id_members")),
         sa.ForeignKeyConstraint(["coupon_id"], ["coupons.id"], name=op.f("fk_checkout_holds_coupon_id_coupons")),

@@ -1,0 +1,1 @@
+"""Legacy points imported from the old system's files (`domain.legacy_points`). SQL only."""
