@@ -21,6 +21,7 @@ from api.core.node import Node
 from api.core.plans import CompiledPlans, compile_plan
 from api.core.scalars import SCALAR_MAP
 from api.coupons import schema as coupons
+from api.insights import schema as insights
 from api.members import schema as members
 from api.notifications import schema as notifications
 from api.orders import schema as orders
@@ -31,7 +32,8 @@ from api.sessions import schema as sessions
 from api.staff import schema as staff
 from api.tiers import schema as tiers
 
-AREAS = (members, tiers, rewards, coupons, points, check_ins, orders, checkout, notifications, referrals, staff)
+AREAS = (members, tiers, rewards, coupons, points, check_ins, orders, checkout, notifications, referrals, staff,
+         insights)
 NODES = {name: node for area in AREAS for name, node in area.NODES.items()}
 
 
@@ -55,7 +57,7 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (members.MembersQuery, tiers.TiersQuery, rewards.RewardsQuery, NodeQuery,
-                              staff.StaffQuery))
+                              staff.StaffQuery, insights.InsightsQuery))
 Mutation = merge_types("Mutation", (members.MembersMutation, sessions.SessionsMutation, check_ins.CheckInsMutation,
                                     rewards.RewardsMutation, coupons.CouponsMutation,
                                     notifications.NotificationsMutation, orders.OrdersMutation,

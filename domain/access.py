@@ -21,6 +21,8 @@ class Permission(str, Enum):
     VIEW_AUDIT_LOG = "VIEW_AUDIT_LOG"      # read the audit log
     MANAGE_API_KEYS = "MANAGE_API_KEYS"    # create and revoke integration keys
     MERGE_MEMBERS = "MERGE_MEMBERS"        # fold a duplicate member into the one a person keeps
+    MANAGE_CATALOG = "MANAGE_CATALOG"      # create and change rewards and the coupon templates they issue
+    VIEW_INSIGHTS = "VIEW_INSIGHTS"        # read the program's reports (insights, loyalty report)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -28,7 +30,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPPORT_SUPERVISOR: frozenset({Permission.VIEW_MEMBERS, Permission.ADJUST_POINTS,
                                         Permission.MERGE_MEMBERS}),
     Role.OPERATIONS_MANAGER: frozenset({Permission.VIEW_MEMBERS, Permission.ADJUST_POINTS,
-                                        Permission.VIEW_AUDIT_LOG, Permission.MERGE_MEMBERS}),
+                                        Permission.VIEW_AUDIT_LOG, Permission.MERGE_MEMBERS,
+                                        Permission.MANAGE_CATALOG, Permission.VIEW_INSIGHTS}),
     Role.ADMIN: frozenset(Permission),
 }
 

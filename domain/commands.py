@@ -208,6 +208,72 @@ class RedeemReward(Command):
     idempotency_key: str
 
 
+# --- catalog (staff) -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CreateReward(Command):
+    """Staff: a new reward in the catalog; `stock` None is unlimited, a COUPON reward names its template."""
+
+    audit_action: ClassVar[str | None] = "createReward"
+    name: str
+    description: str
+    kind: str                       # vocabulary.RewardKind
+    points_cost: int
+    min_tier_level: int
+    stock: int | None
+    coupon_template_id: int | None
+
+
+@dataclass(frozen=True)
+class UpdateReward(Command):
+    """Staff: change a reward; None leaves a field as it is. `stock` is set when `set_stock` (None: unlimited);
+    `stock_delta` adjusts the stock as it is at the moment of the write."""
+
+    audit_action: ClassVar[str | None] = "updateReward"
+    reward_id: int | None
+    name: str | None = None
+    description: str | None = None
+    points_cost: int | None = None
+    min_tier_level: int | None = None
+    set_stock: bool = False
+    stock: int | None = None
+    stock_delta: int | None = None
+    active: bool | None = None
+
+    def audit_subject(self) -> str | None:
+        return f"Reward:{self.reward_id}" if self.reward_id is not None else None
+
+
+@dataclass(frozen=True)
+class CreateCouponTemplate(Command):
+    """Staff: a new coupon template for rewards to issue."""
+
+    audit_action: ClassVar[str | None] = "createCouponTemplate"
+    title: str
+    kind: str                       # vocabulary.CouponKind
+    min_spend: int
+    discount_amount: int | None
+    discount_percent: int | None
+    valid_days: int
+
+
+@dataclass(frozen=True)
+class UpdateCouponTemplate(Command):
+    """Staff: change a coupon template (coupons already issued keep their terms); None leaves a field."""
+
+    audit_action: ClassVar[str | None] = "updateCouponTemplate"
+    template_id: int | None
+    title: str | None = None
+    kind: str | None = None
+    min_spend: int | None = None
+    discount_amount: int | None = None
+    discount_percent: int | None = None
+    valid_days: int | None = None
+
+    def audit_subject(self) -> str | None:
+        return f"CouponTemplate:{self.template_id}" if self.template_id is not None else None
+
+
 @dataclass(frozen=True)
 class MarkNotificationsRead(Command):
     member_id: int

@@ -9,7 +9,7 @@ from domain.handling import Handling
 from domain.locking import member_for_update
 from domain.model import Coupon
 from domain.ports import UnitOfWork
-from domain.program import CouponGrant, Program
+from domain.program import CouponGrant, CouponTemplate, Program
 from domain.rules import coupon_discount, coupon_valid_until
 from domain.vocabulary import CouponSource, CouponStatus
 
@@ -17,7 +17,12 @@ from domain.vocabulary import CouponSource, CouponStatus
 def new_coupon(program: Program, member_id: int, template_code: str, source: str, now: datetime,
                claim_period: str | None = None) -> Coupon:
     """A coupon of program `coupon_templates[template_code]`, issued at `now`."""
-    template = program.coupon_templates[template_code]
+    return coupon_of(program.coupon_templates[template_code], program, member_id, source, now, claim_period)
+
+
+def coupon_of(template: CouponTemplate, program: Program, member_id: int, source: str, now: datetime,
+              claim_period: str | None = None) -> Coupon:
+    """A coupon on `template`'s terms, issued at `now`."""
     return Coupon(
         member_id=member_id, template_code=template.code, title=template.title, kind=template.kind,
         min_spend=template.min_spend, discount_amount=template.discount_amount,

@@ -9,6 +9,7 @@ from domain.model import (
     Notification, Order, PointsLot, PointsOffset, Redemption, Referral, RefreshToken, Refund, Reward, Session, SmsCode,
     StaffMember,
 )
+from domain.program import CouponTemplate
 
 if TYPE_CHECKING:
     from domain.legacy_points import LegacyRow
@@ -118,6 +119,25 @@ class RewardRepository(Protocol):
     async def get_redemption(self, redemption_id: int) -> Redemption | None: ...
 
 
+class CatalogRepository(Protocol):
+    """Staff changes to rewards and coupon templates; each marks the row as staff's (`sync_program` leaves it)."""
+
+    async def reward_for_update(self, reward_id: int) -> Reward | None:
+        """The reward, locked until the transaction ends."""
+    async def add_reward(self, values: dict, now: datetime) -> int:
+        """A new reward of `values` (name, description, kind, points_cost, min_tier_level, stock,
+        coupon_template), listed after the others; its id."""
+    async def change_reward(self, reward_id: int, values: dict, now: datetime) -> None: ...
+    async def adjust_stock(self, reward_id: int, delta: int, now: datetime) -> bool:
+        """Add `delta` to a limited stock in one statement; False (nothing done) if unlimited or it would
+        go below zero."""
+    async def coupon_template(self, code: str) -> CouponTemplate | None: ...
+    async def template_code(self, template_id: int) -> str | None: ...
+    async def add_coupon_template(self, template: CouponTemplate, now: datetime) -> int:
+        """A new template (its code is made here, `template.code` ignored); its id."""
+    async def change_coupon_template(self, template: CouponTemplate, now: datetime) -> None: ...
+
+
 class OrderRepository(Protocol):
     async def by_external_id(self, external_id: str) -> Order | None: ...
     async def add(self, order: Order) -> Order: ...
@@ -224,6 +244,7 @@ class UnitOfWork(Protocol):
     coupons: CouponRepository
     check_ins: CheckInRepository
     rewards: RewardRepository
+    catalog: CatalogRepository
     orders: OrderRepository
     referrals: ReferralRepository
     idempotency: IdempotencyRepository

@@ -185,6 +185,18 @@ class FrequencyBonusRule:
 
 
 @dataclass(frozen=True)
+class SegmentRule:
+    """Lifecycle segment thresholds (`domain.segments`): new within `new_days` of joining; recency high with an
+    eligible order within `recent_days`; frequency high with `frequent_orders` in 365 days; monetary high with
+    net spend of `valuable_spend` fen in 365 days."""
+
+    new_days: int = 30
+    recent_days: int = 90
+    frequent_orders: int = 3
+    valuable_spend: int = 100000
+
+
+@dataclass(frozen=True)
 class MigrationRule:
     """Legacy points: `legacy_ratio` legacy points make 1 point, rounded down."""
 
@@ -221,6 +233,7 @@ class Program:
     referral: ReferralRule | None = None       # off when the file has no [referral]
     frequency_bonus: FrequencyBonusRule | None = None
     migration: MigrationRule = MigrationRule(100)
+    segments: SegmentRule = SegmentRule()     # the defaults when the file has no [segments]
 
     @property
     def base_tier(self) -> TierRule:
@@ -451,6 +464,11 @@ def parse_program(data: dict, source: str = "program") -> Program:
     migration_table = root.optional_table("migration")
     migration = MigrationRule(migration_table.integer("legacy_ratio", minimum=1)) if migration_table \
         else MigrationRule(100)
+    segments_table = root.optional_table("segments")
+    segments = SegmentRule(segments_table.integer("new_days", default=30, minimum=0, maximum=366),
+                           segments_table.integer("recent_days", minimum=1, maximum=365),
+                           segments_table.integer("frequent_orders", minimum=1),
+                           segments_table.integer("valuable_spend", minimum=1)) if segments_table else SegmentRule()
     bonus = points.optional_table("monthly_bonus")
     clearing = points.optional_table("annual_clearing")
     offset = points.table("offset")
@@ -560,6 +578,7 @@ def parse_program(data: dict, source: str = "program") -> Program:
         referral=referral,
         frequency_bonus=frequency_bonus,
         migration=migration,
+        segments=segments,
     )
 
 

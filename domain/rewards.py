@@ -7,7 +7,6 @@ from domain.handling import Handling
 from domain.locking import member_for_update
 from domain.model import Redemption
 from domain.ports import UnitOfWork
-from domain.program import CouponGrant
 from domain.vocabulary import CouponSource, PointKind, RedemptionStatus, RewardKind
 
 
@@ -35,8 +34,9 @@ async def redeem_reward(command: commands.RedeemReward, uow: UnitOfWork, context
         raise LoyaltyError(UserErrorCode.OUT_OF_STOCK, "This reward is out of stock.")
     coupon_id = None
     if reward.kind == RewardKind.COUPON:
-        issued = await coupons.issue(uow, program, member.id, CouponGrant(reward.coupon_template, 1), CouponSource.REDEMPTION, now)
-        coupon_id = issued[0].id
+        template = await uow.catalog.coupon_template(reward.coupon_template)  # as staff last set it
+        issued = await uow.coupons.add(coupons.coupon_of(template, program, member.id, CouponSource.REDEMPTION, now))
+        coupon_id = issued.id
     redemption = await uow.rewards.add_redemption(Redemption(
         member_id=member.id, reward_id=reward.id, points_spent=reward.points_cost, created_at=now,
         coupon_id=coupon_id, status=RedemptionStatus.COMPLETED if reward.kind == RewardKind.COUPON else RedemptionStatus.PENDING_FULFILMENT,

@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any, AsyncContextManager, Awaitable, Callable
 
 from domain import (
-    adjustments, api_keys, check_ins, checkout, commands, coupons, members, merges, notifications, orders, rewards,
-    sessions, staff,
+    adjustments, api_keys, catalog, check_ins, checkout, commands, coupons, members, merges, notifications, orders,
+    rewards, sessions, staff,
 )
 from domain.clock import Clock, SystemClock
 from domain.errors import LoyaltyError, WriteConflict
@@ -44,6 +44,10 @@ HANDLERS: dict[type, Callable[[Any, UnitOfWork, Handling], Awaitable[Any]]] = {
     commands.ClaimMonthlyCoupons: coupons.claim_monthly_coupons,
     commands.UseCoupon: coupons.use_coupon,
     commands.RedeemReward: rewards.redeem_reward,
+    commands.CreateReward: catalog.create_reward,
+    commands.UpdateReward: catalog.update_reward,
+    commands.CreateCouponTemplate: catalog.create_coupon_template,
+    commands.UpdateCouponTemplate: catalog.update_coupon_template,
     commands.MarkNotificationsRead: notifications.mark_read,
     commands.RecordOrder: orders.record_order,
     commands.RefundOrder: orders.refund_order,

@@ -125,5 +125,20 @@ class LegacyPointsStatus(str, Enum):
     CREDITED = "CREDITED"
 
 
+class Segment(str, Enum):
+    """A member's lifecycle segment (RFM, `domain.segments`): NEW within `segments.new_days` of joining,
+    else one per high/low recency, frequency and monetary value."""
+
+    NEW = "NEW"                              # 新会员
+    HIGH_VALUE = "HIGH_VALUE"                # 高价值: R high, F high, M high
+    IMPORTANT_DEVELOP = "IMPORTANT_DEVELOP"  # 重要发展: R high, F low, M high
+    IMPORTANT_RETAIN = "IMPORTANT_RETAIN"    # 重要保持: R low, F high, M high
+    IMPORTANT_LOST = "IMPORTANT_LOST"        # 重要流失: R low, F low, M high
+    GENERAL_VALUE = "GENERAL_VALUE"          # 一般价值: R high, F high, M low
+    GENERAL_DEVELOP = "GENERAL_DEVELOP"      # 一般发展: R high, F low, M low
+    GENERAL_RETAIN = "GENERAL_RETAIN"        # 一般保持: R low, F high, M low
+    SLEEPING = "SLEEPING"                    # 沉睡: R low, F low, M low
+
+
 def names(vocabulary: type[Enum]) -> tuple[str, ...]:
     return tuple(member.value for member in vocabulary)

@@ -85,6 +85,7 @@ coupon_templates = Table(
     Column("discount_percent", Integer),
     Column("valid_days", Integer),
     Column("valid_until_month_end", Boolean, nullable=False, default=False),
+    Column("edited_at", UtcDateTime),  # last changed by staff: `loyalty db upgrade` no longer writes the row
 )
 
 rewards = Table(
@@ -99,6 +100,7 @@ rewards = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("coupon_template", String(64), ForeignKey("coupon_templates.code")),
     Column("sort_order", Integer, nullable=False, default=0),
+    Column("edited_at", UtcDateTime),  # last changed by staff: `loyalty db upgrade` no longer writes the row
     CheckConstraint("points_cost > 0", name="cost_positive"),
     CheckConstraint("stock IS NULL OR stock >= 0", name="stock_not_negative"),
 )
@@ -126,6 +128,8 @@ members = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("deregistered_at", UtcDateTime),  # 注销: personal data erased; ledgers kept, anonymous
     Column("merged_into", Id, ForeignKey("members.id")),  # closed by a merge into that member (with deregistered_at)
+    Column("segment", String(24), index=True),   # lifecycle segment (RFM), set by the daily segment job
+    Column("segment_since", Date),                # the local day the member entered it
     CheckConstraint("growth_value >= 0", name="growth_not_negative"),
     CheckConstraint("points_debt >= 0", name="debt_not_negative"),
     CheckConstraint("points_held >= 0", name="held_not_negative"),
@@ -141,6 +145,8 @@ point_entries = Table(
     Column("expires_at", UtcDateTime),
     Column("order_id", Id, ForeignKey("orders.id")),
     Index("ix_point_entries_member_id_id", "member_id", "id"),
+    # insights: a range's entries by kind, read from the index alone on PostgreSQL
+    Index("ix_point_entries_occurred_at", "occurred_at", postgresql_include=["kind", "delta"]),
 )
 
 points_lots = Table(

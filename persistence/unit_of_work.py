@@ -19,6 +19,7 @@ from persistence.orders.repository import SqlOrderRepository
 from persistence.personal_data import PersonalDataCipher
 from persistence.points.repository import SqlPointsRepository
 from persistence.referrals.repository import SqlReferralRepository
+from persistence.rewards.catalog import SqlCatalogRepository
 from persistence.rewards.repository import SqlRewardRepository
 from persistence.sessions.repository import SqlSessionRepository
 from persistence.staff.audit import SqlAuditRepository
@@ -58,6 +59,7 @@ class SqlUnitOfWork:
         self.coupons = SqlCouponRepository(self.conn)
         self.check_ins = SqlCheckInRepository(self.conn)
         self.rewards = SqlRewardRepository(self.conn)
+        self.catalog = SqlCatalogRepository(self.conn)
         self.orders = SqlOrderRepository(self.conn)
         self.referrals = SqlReferralRepository(self.conn)
         self.idempotency = SqlIdempotencyRepository(self.conn)

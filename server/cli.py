@@ -1,5 +1,5 @@
 """The `loyalty` command: db upgrade, seed demo, serve, apikey create, staff create, export-schema, jobs,
-worker, verify, import legacy-points."""
+worker, verify, report, import legacy-points."""
 from __future__ import annotations
 
 import argparse
@@ -116,6 +116,32 @@ def staff_create(args) -> None:
     except LoyaltyError as error:
         _refused(error.message)
     print(f"staff member {staff.username!r} created with role {staff.role}")
+
+
+def report(args) -> None:
+    """One section of `insights` over the local days [--from, --to], as CSV with a header row."""
+    import contextlib
+    import csv
+    from datetime import date
+
+    from domain.insights import report_range
+    from server.reports import REPORTS
+
+    program = load_program(_settings().program_path)
+    try:
+        span = report_range(program.calendar, date.fromisoformat(args.from_), date.fromisoformat(args.to))
+    except ValueError as exc:
+        _refused(str(exc))
+
+    async def read(database: Database):
+        async with database.read_engine.connect() as conn:
+            return await REPORTS[args.name](conn, program, span)
+
+    header, rows = asyncio.run(_with_database(_settings(), read))
+    with open(args.csv, "w", newline="", encoding="utf-8") if args.csv else contextlib.nullcontext(sys.stdout) as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(rows)
 
 
 def verify(args) -> None:
@@ -284,6 +310,13 @@ def main(argv: list[str] | None = None) -> None:
     worker_parser.add_argument("--metrics-port", type=int, help="serve the job metrics for Prometheus on this port")
     worker_parser.set_defaults(run=worker)
     commands.add_parser("verify", help="check every member's balances against their ledgers").set_defaults(run=verify)
+    report_parser = commands.add_parser("report", help="a section of the program's reports as CSV (docs/reports.md)")
+    report_parser.add_argument("name", choices=["members", "tiers", "segments", "points", "liability", "rewards",
+                                                "coupons", "check-ins"])
+    report_parser.add_argument("--from", dest="from_", metavar="YYYY-MM-DD", required=True, help="the first local day")
+    report_parser.add_argument("--to", metavar="YYYY-MM-DD", required=True, help="the last local day (inclusive)")
+    report_parser.add_argument("--csv", help="write to this file (default: stdout)")
+    report_parser.set_defaults(run=report)
     imports = commands.add_parser("import", help="data from other systems").add_subparsers(dest="import_command",
                                                                                           required=True)
     legacy = imports.add_parser("legacy-points", help="legacy points from a CSV file: phone_or_member_no,"

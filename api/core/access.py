@@ -96,6 +96,12 @@ def may_see(caller: Caller, kind: str, owner_id: int | None) -> bool:
     return False
 
 
+def staff_viewing_members(caller: Caller) -> bool:
+    """Whether `caller` is staff with VIEW_MEMBERS: who sees a member's staff-only fields (Member.segment);
+    members themselves and integrations get null there."""
+    return isinstance(caller, StaffCaller) and role_may(caller.role, Permission.VIEW_MEMBERS)
+
+
 # Queries whose answers are the same whoever asks (the program's catalog): a registered operation asking
 # for these alone is answered without reading the caller's session, whatever token it carries.
 PUBLIC_QUERIES = frozenset({"tiers", "rewards"})

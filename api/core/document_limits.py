@@ -363,7 +363,10 @@ class DocumentChecks:
         if operation is None:
             return 0
         inputs = raw_variables or {}
-        key = (operation_name, tuple(inputs.get(name) for name in checked.cost_variables(operation)))
+        # Keyed by the variables given too: a request missing one cannot be priced (0), and must not be
+        # answered the price of the same document sent whole.
+        key = (operation_name, tuple(sorted(inputs)) if isinstance(inputs, dict) else (),
+               tuple(inputs.get(name) for name in checked.cost_variables(operation)))
         try:
             found = checked.costs.get(key)
         except TypeError:  # a value that cannot be a key (a list): worked out each time

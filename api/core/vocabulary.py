@@ -19,6 +19,7 @@ WeChatPlatform = strawberry.enum(vocabulary.WeChatPlatform, name="WeChatPlatform
 HoldStatus = strawberry.enum(vocabulary.HoldStatus, name="HoldStatus")
 NotificationKind = strawberry.enum(vocabulary.NotificationKind, name="NotificationKind")
 ReferralStatus = strawberry.enum(vocabulary.ReferralStatus, name="ReferralStatus")
+Segment = strawberry.enum(vocabulary.Segment, name="Segment")
 
 
 @strawberry.type(description="Why a mutation changed nothing: field path, message for people, code for programs.")

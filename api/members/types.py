@@ -7,11 +7,11 @@ import strawberry
 
 from api.check_ins.loaders import CheckInStatusByMember, MakeUpCheckInsLeftByMember
 from api.check_ins.types import CheckInStatus
-from api.core.access import may_see
+from api.core.access import may_see, staff_viewing_members
 from api.core.ids import to_global_id
 from api.core.node import Node, local
 from api.core.pagination import newest_first_page
-from api.core.vocabulary import CouponStatus, Gender
+from api.core.vocabulary import CouponStatus, Gender, Segment
 from api.coupons.loaders import CouponPage
 from api.coupons.types import Coupon, CouponConnection
 from api.members.loaders import MemberById
@@ -54,6 +54,14 @@ class Member(Node):
     created_at: datetime
     pk: strawberry.Private[int]
     tier_code: strawberry.Private[str]
+    segment_code: strawberry.Private[str | None] = None
+
+    @strawberry.field(description="The lifecycle segment (RFM) the daily segment job last put the member in; null "
+                                  "before its first run. Staff only: null for members and integrations.")
+    def segment(self, info: strawberry.Info) -> Segment | None:
+        if self.segment_code is None or not staff_viewing_members(info.context.caller):
+            return None
+        return Segment(self.segment_code)
 
     def _with_tiers(self, info: strawberry.Info, answer):
         """`answer(tier, the tier above or None, catalog)`: at once when the request holds the current
@@ -148,7 +156,7 @@ class Member(Node):
                    growth_value=row.growth_value, tier_expires_at=local(row.tier_expires_at, zone),
                    points_balance=row.points_balance - row.points_held, points_held=row.points_held,
                    created_at=local(row.created_at, zone),
-                   pk=row.id, tier_code=row.tier_code)
+                   pk=row.id, tier_code=row.tier_code, segment_code=row.segment)
 
 
 async def member_of(info: strawberry.Info, member_id: int) -> Member | None:

@@ -8,6 +8,10 @@ class RewardById(ById):
     fetch = queries.rewards_by_ids
 
 
+class CouponTemplateById(ById):
+    fetch = queries.coupon_templates_by_ids
+
+
 class RedemptionById(ById):
     fetch = queries.redemptions_by_ids
 

@@ -5,9 +5,11 @@ import strawberry
 
 from api.core.node import NodeType, catalog, owned_by
 from api.core.pagination import check_first, decode_cursor, page_of
-from api.rewards.loaders import RedemptionById, RewardById, RewardPage
-from api.rewards.mutations import redeem_reward
-from api.rewards.types import Redemption, Reward, RewardConnection
+from api.rewards.loaders import CouponTemplateById, RedemptionById, RewardById, RewardPage
+from api.rewards.mutations import (
+    create_coupon_template, create_reward, redeem_reward, update_coupon_template, update_reward,
+)
+from api.rewards.types import CouponTemplate, Redemption, Reward, RewardConnection
 
 
 @strawberry.type
@@ -24,10 +26,15 @@ class RewardsQuery:
 @strawberry.type
 class RewardsMutation:
     redeem_reward = strawberry.mutation(resolver=redeem_reward)
+    create_reward = strawberry.mutation(resolver=create_reward)
+    update_reward = strawberry.mutation(resolver=update_reward)
+    create_coupon_template = strawberry.mutation(resolver=create_coupon_template)
+    update_coupon_template = strawberry.mutation(resolver=update_coupon_template)
 
 
 NODES = {
     "Reward": NodeType(RewardById, lambda row, context: Reward.from_row(row), catalog),
+    "CouponTemplate": NodeType(CouponTemplateById, lambda row, context: CouponTemplate.from_row(row), catalog),
     "Redemption": NodeType(RedemptionById, Redemption.from_row, owned_by("Redemption", lambda row: row.member_id)),
 }
-TYPES = [Reward, Redemption]
+TYPES = [Reward, CouponTemplate, Redemption]

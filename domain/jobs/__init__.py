@@ -4,7 +4,7 @@ Each job works in batches, one transaction each, over set-based SQL, and is safe
 after a crash (see `runner`). `run_due_jobs` runs all of them in an order where each sees what the
 one before it did: expired checkout holds give their points back before lots expire, points expire
 before the clearing and the reminders count what is left, tiers are retained before birthday gifts
-look at them and before tier reminders are sent.
+look at them and before tier reminders are sent; segments come last, from the orders as they stand.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from domain.jobs.reminders import (
     remind_points_expiring, remind_tiers_expiring,
 )
 from domain.jobs.runner import LOCKED, JobLock, JobResult, NewUnitOfWork, unlocked
+from domain.jobs.segments import SEGMENTS, assign_segments
 from domain.jobs.tiers import TIER_DEMOTION, TIER_RETENTION, demote_inactive, retain_tiers, retention_outcome
 from domain.program import Program
 
@@ -40,6 +41,7 @@ JOBS = (
     (CLEARING_REMINDER, remind_annual_clearing),
     (COUPON_REMINDER, remind_coupons_expiring),
     (TIER_REMINDER, remind_tiers_expiring),
+    (SEGMENTS, assign_segments),
 )
 
 
@@ -57,7 +59,8 @@ async def run_due_jobs(new_uow: NewUnitOfWork, program: Program, now: datetime, 
     return results
 
 
-__all__ = ["JOBS", "JobResult", "clear_annually", "demote_inactive", "expire_points", "expiry_settlement",
+__all__ = ["JOBS", "JobResult", "assign_segments", "clear_annually", "demote_inactive", "expire_points",
+           "expiry_settlement",
            "grant_birthday_gifts", "grant_frequency_bonus", "grant_monthly_bonus", "remind_annual_clearing",
            "remind_coupons_expiring", "remind_points_expiring", "remind_tiers_expiring", "retain_tiers",
            "retention_outcome", "reward_referrals", "run_due_jobs"]

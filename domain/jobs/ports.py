@@ -6,7 +6,7 @@ transaction, and answers at most `batch_size` of them, so a batch is one bounded
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from domain.model import PointsLot
@@ -133,6 +133,13 @@ class JobRepository(Protocol):
                                now: datetime) -> None:
         """These referrals REWARDED with `points` at `now`; those (id, reason) VOID."""
 
+    async def assign_segments(self, after: int, batch_size: int, today: date, new_since: datetime,
+                              recent_since: datetime, year_since: datetime, channels: frozenset[str],
+                              frequent_orders: int, valuable_spend: int) -> tuple[int, int]:
+        """The open members among the next `batch_size` numbered above `after` put in their segment
+        (`domain.segments`: new if created since `new_since`; orders in `channels` not fully refunded, recent
+        if paid since `recent_since`, counted and summed net since `year_since`), `segment_since` = `today`
+        where it changed; (members in the batch, the last one's id)."""
 
 class JobUnitOfWork(UnitOfWork, Protocol):
     jobs: JobRepository

@@ -8,9 +8,10 @@ from persistence.jobs.points import PointsJobs
 from persistence.jobs.referrals import ReferralJobs
 from persistence.jobs.reminders import ReminderJobs
 from persistence.jobs.runs import JobRuns
+from persistence.jobs.segments import SegmentJobs
 from persistence.jobs.tiers import TierJobs
 
 
-class SqlJobRepository(JobRuns, PointsJobs, TierJobs, GrantJobs, ReminderJobs, ReferralJobs):
+class SqlJobRepository(JobRuns, PointsJobs, TierJobs, GrantJobs, ReminderJobs, ReferralJobs, SegmentJobs):
     def __init__(self, conn: AsyncConnection):
         self.conn = conn

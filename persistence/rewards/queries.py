@@ -7,7 +7,7 @@ from sqlalchemy import BigInteger, Integer, bindparam, select, tuple_
 
 from persistence.database import Query, Reader
 from persistence.rows import rows_by_ids
-from persistence.tables import redemptions, rewards
+from persistence.tables import coupon_templates, redemptions, rewards
 
 ORDER = (rewards.c.sort_order, rewards.c.id)
 FIRST_PAGE = Query(select(rewards).where(rewards.c.active.is_(True)).order_by(*ORDER).limit(bindparam("limit")))
@@ -26,6 +26,10 @@ async def reward_page(reader: Reader, after: tuple[int, int] | None, limit: int)
 
 async def rewards_by_ids(reader: Reader, ids: Sequence[int]) -> dict[int, object]:
     return await rows_by_ids(reader, rewards, ids)
+
+
+async def coupon_templates_by_ids(reader: Reader, ids: Sequence[int]) -> dict[int, object]:
+    return await rows_by_ids(reader, coupon_templates, ids)
 
 
 async def redemptions_by_ids(reader: Reader, ids: Sequence[int]) -> dict[int, object]:

@@ -8,7 +8,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.model import AuditRecord
-from persistence.tables import api_keys, audit_log, coupons, members
+from persistence.tables import api_keys, audit_log, coupon_templates, coupons, members, rewards
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -23,7 +23,14 @@ SNAPSHOTS = {
     "Coupon": (coupons, lambda r: {"member": r.member_id, "status": r.status, "usedOrderId": r.used_order_id,
                                    "appliedDiscount": r.applied_discount, "validUntil": _iso(r.valid_until)}),
     "ApiKey": (api_keys, lambda r: {"name": r.name, "scopes": r.scopes, "revoked": r.revoked_at is not None}),
+    "Reward": (rewards, lambda r: {"code": r.code, "name": r.name, "description": r.description, "kind": r.kind,
+                                   "pointsCost": r.points_cost, "minTierLevel": r.min_tier_level, "stock": r.stock,
+                                   "active": r.active, "couponTemplate": r.coupon_template}),
+    "CouponTemplate": (coupon_templates, lambda r: {
+        "code": r.code, "title": r.title, "kind": r.kind, "minSpend": r.min_spend, "discountAmount": r.discount_amount,
+        "discountPercent": r.discount_percent, "validDays": r.valid_days, "validUntilMonthEnd": r.valid_until_month_end}),
 }
+LOCKED = {"Member", "Reward", "CouponTemplate"}  # read for update: the change starts from what is recorded
 
 
 class SqlAuditRepository:
@@ -32,8 +39,8 @@ class SqlAuditRepository:
 
     async def snapshot(self, subject: str | None) -> dict | None:
         """The state of `subject` ("Member:12") as this transaction sees it; None when there is none.
-        A member (a coupon's member first) is locked, in the order the use cases lock, so that what is
-        read before the change is what the change starts from."""
+        A member (a coupon's member first), reward or coupon template is locked, in the order the use cases
+        lock, so that what is read before the change is what the change starts from."""
         kind, _, pk = (subject or "").partition(":")
         if kind not in SNAPSHOTS or not pk.isdigit():
             return None
@@ -42,7 +49,7 @@ class SqlAuditRepository:
             await self.conn.execute(select(members.c.id).where(members.c.id == owner).with_for_update())
         table, shape = SNAPSHOTS[kind]
         query = select(table).where(table.c.id == int(pk))
-        row = (await self.conn.execute(query.with_for_update() if kind == "Member" else query)).first()
+        row = (await self.conn.execute(query.with_for_update() if kind in LOCKED else query)).first()
         return shape(row) if row else None
 
     async def add(self, record: AuditRecord) -> None:

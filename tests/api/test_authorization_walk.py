@@ -22,7 +22,7 @@ STAFF = set(ROLES)
 CATALOG = EVERYONE
 MEMBERS_OBJECT = {"owner", "integration", *ROLES}
 NODE_VISIBILITY = {  # a key that writes orders or coupons reads them; members and their ledgers need members:read
-    "Tier": CATALOG, "Benefit": CATALOG, "Reward": CATALOG,
+    "Tier": CATALOG, "Benefit": CATALOG, "Reward": CATALOG, "CouponTemplate": CATALOG,
     "Member": MEMBERS_OBJECT, "Coupon": MEMBERS_OBJECT | {"coupons integration"}, "PointEntry": MEMBERS_OBJECT,
     "Redemption": MEMBERS_OBJECT, "Order": MEMBERS_OBJECT | {"orders integration"}, "CheckIn": MEMBERS_OBJECT,
     "Notification": MEMBERS_OBJECT, "Referral": MEMBERS_OBJECT,
@@ -43,6 +43,8 @@ OPERATIONS = {
     "findMember": ('{ findMember(memberNo: "0") { id } }', {}, STAFF),
     "auditLog": ("{ auditLog(first: 5) { edges { cursor } } }", {}, {"OPERATIONS_MANAGER", "ADMIN"}),
     "apiKeys": ("{ apiKeys(first: 5) { edges { cursor } } }", {}, {"ADMIN"}),
+    "insights": ('{ insights(from: "2026-03-01", to: "2026-03-02") { members { total } } }', {},
+                 {"OPERATIONS_MANAGER", "ADMIN"}),
     "loginWithWeChat": ('mutation { loginWithWeChat(input: {code: "walk-login"}) { accessToken } }', {}, EVERYONE),
     "refreshAccessToken": ('mutation { refreshAccessToken(input: {refreshToken: "rt_x"}) { accessToken } }', {},
                            EVERYONE),
@@ -90,6 +92,14 @@ OPERATIONS = {
                      {"ADMIN"}),
     "revokeApiKey": ('mutation { revokeApiKey(input: {id: "QXBpS2V5OjA="}) { userErrors { code } } }', {},
                      {"ADMIN"}),
+    "createReward": ('mutation { createReward(input: {name: "walk", description: "", kind: GOODS, pointsCost: 1, '
+                     'minTierLevel: 0}) { userErrors { code } } }', {}, {"OPERATIONS_MANAGER", "ADMIN"}),
+    "updateReward": ('mutation { updateReward(input: {id: "UmV3YXJkOjA="}) { userErrors { code } } }', {},
+                     {"OPERATIONS_MANAGER", "ADMIN"}),
+    "createCouponTemplate": ('mutation { createCouponTemplate(input: {title: "walk", kind: FREE_SHIPPING, '
+                             'validDays: 0}) { userErrors { code } } }', {}, {"OPERATIONS_MANAGER", "ADMIN"}),
+    "updateCouponTemplate": ('mutation { updateCouponTemplate(input: {id: "Q291cG9uVGVtcGxhdGU6MA=="}) '
+                             '{ userErrors { code } } }', {}, {"OPERATIONS_MANAGER", "ADMIN"}),
 }
 
 
@@ -159,6 +169,8 @@ async def one_of_each(api, database) -> dict[str, str]:
     admin = await staff_token(api, database, "walk-admin", "ADMIN")
     key = await api.execute('mutation { createApiKey(input: {name: "walk", scopes: ["orders:write"]}) '
                             "{ apiKey { id } } }", token=admin)
+    template = await api.execute('mutation { createCouponTemplate(input: {title: "walk", kind: FREE_SHIPPING, '
+                                 "validDays: 7}) { couponTemplate { id } } }", token=admin)
     assert order["recordOrder"]["userErrors"] == [] and checked["checkIn"]["userErrors"] == []
     return {
         "Tier": tiers["tiers"][0]["id"], "Benefit": home["me"]["benefits"][0]["id"], "Reward": reward_id,
@@ -169,6 +181,7 @@ async def one_of_each(api, database) -> dict[str, str]:
         "Notification": notes["data"]["me"]["notifications"]["edges"][0]["node"]["id"],
         "Referral": referral["me"]["referrals"]["edges"][0]["node"]["id"],
         "ApiKey": key["data"]["createApiKey"]["apiKey"]["id"],
+        "CouponTemplate": template["data"]["createCouponTemplate"]["couponTemplate"]["id"],
         "CheckoutHold": (await api.integration("HoldForCheckout", {"input": {
             "memberId": member, "externalOrderId": "walk-held", "orderAmount": 100000, "points": 100}},
             now=MON))["holdForCheckout"]["hold"]["id"],
@@ -237,6 +250,7 @@ def objects(value) -> list[dict]:
 PAYLOAD_ORDER = ["loginWithWeChat", "requestSmsCode", "loginWithPhone", "refreshAccessToken", "staffLogin",
                  "recordOrder", "refundOrder", "useCoupon", "redeemPointsForOrder", "holdForCheckout", "releaseHold",
                  "adjustPoints", "mergeMembers",
+                 "createReward", "updateReward", "createCouponTemplate", "updateCouponTemplate",
                  "createApiKey", "revokeApiKey", "bindPhoneNumber", "checkIn", "makeUpCheckIn", "redeemReward",
                  "claimMonthlyCoupons", "updateProfile", "markNotificationsRead", "logout", "deregisterMember"]
 SIGN_INS = {"loginWithWeChat", "loginWithPhone"}  # their payload is the signed-in member's, read with its token
@@ -264,6 +278,10 @@ class Walk:
                                              "orderAmount": 100000},
             "adjustPoints": lambda: {"memberId": owner, "points": 10, "reason": "walk", "idempotencyKey": tag},
             "createApiKey": lambda: {"name": f"walk-{tag}", "scopes": ["orders:write"]},
+            "createReward": lambda: {"name": f"walk-{tag}", "description": "", "kind": "GOODS",
+                                     "pointsCost": 99999, "minTierLevel": 1, "stock": 5},
+            "createCouponTemplate": lambda: {"title": f"walk-{tag}", "kind": "AMOUNT_OFF", "discountAmount": 500,
+                                             "validDays": 7},
             "bindPhoneNumber": lambda: {"code": next(self.phones)},
             "requestSmsCode": lambda: {"phone": next(self.phones)},
             "checkIn": lambda: {"idempotencyKey": f"walk-{tag}"},
@@ -297,6 +315,17 @@ class Walk:
             _, source = await self.api.login(f"walk-merge-source-{tag}", now=MON)
             _, target = await self.api.login(f"walk-merge-target-{tag}", now=MON)
             return {"input": {"sourceMemberId": source, "targetMemberId": target, "reason": "walk"}}
+        if field == "updateReward":
+            created = await self.api.execute('mutation { createReward(input: {name: "walk-update", description: "", '
+                                             "kind: GOODS, pointsCost: 99999, minTierLevel: 1}) { reward { id } } }",
+                                             token=self.admin)
+            return {"input": {"id": created["data"]["createReward"]["reward"]["id"], "stockDelta": None,
+                              "name": f"walk-{tag}"}}
+        if field == "updateCouponTemplate":
+            created = await self.api.execute('mutation { createCouponTemplate(input: {title: "walk-update", '
+                                             "kind: FREE_SHIPPING, validDays: 7}) { couponTemplate { id } } }",
+                                             token=self.admin)
+            return {"input": {"id": created["data"]["createCouponTemplate"]["couponTemplate"]["id"], "validDays": 30}}
         if field == "revokeApiKey":
             created = await self.api.execute('mutation { createApiKey(input: {name: "doomed", scopes: ["orders:write"]}) '
                                              "{ apiKey { id } } }", token=self.admin)

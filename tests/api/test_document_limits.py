@@ -100,11 +100,14 @@ def test_fields_are_counted_where_fragments_are_spread():
     assert "selects 60" in checked(document, max_fields=59).problem.message
 
 
-def test_the_whole_client_contract_is_well_within_every_measure():
-    from tests.conftest import _operations
-    shape = DocumentShape(parse(_operations()))
-    shape.check(LIMITS)
-    assert shape.fields < LIMITS.max_fields / 2 and shape.repeated_pairs() < 50
+def test_every_operations_file_is_well_within_every_measure():
+    """Each file of operations/ (the client contract's two, and the rest), sent whole as one document,
+    stays well within every limit: a client bundling a file's operations is never refused."""
+    from tests.conftest import OPERATIONS
+    for path in sorted(OPERATIONS.glob("*.graphql")):
+        shape = DocumentShape(parse(path.read_text(encoding="utf-8")))
+        shape.check(LIMITS)
+        assert shape.fields < LIMITS.max_fields / 2 and shape.repeated_pairs() < 50, path.name
 
 
 async def test_a_batch_is_priced_as_a_whole_before_any_of_it_runs(api, database):

@@ -30,9 +30,11 @@ EXPECTED_OPERATIONS = {
                                "LoginWithWeChatApp", "RequestSmsCode", "LoginWithPhone",
                                "MyNotifications", "MarkNotificationsRead"},
     "staff.graphql": {"StaffLogin", "StaffAccount", "FindMember", "MemberAccount", "AdjustPoints", "AuditLog",
-                      "MergeMembers",
-                      "ApiKeys", "CreateApiKey", "RevokeApiKey"},
+                      "MergeMembers", "MemberSegment",
+                      "ApiKeys", "CreateApiKey", "RevokeApiKey",
+                      "CreateReward", "UpdateReward", "CreateCouponTemplate", "UpdateCouponTemplate"},
     "member-growth.graphql": {"MakeUpCheckIn", "LoginWithReferral", "MyReferrals"},
+    "staff-insights.graphql": {"ProgramInsights"},
 }
 
 

@@ -14,6 +14,7 @@ Shanghai is UTC+8, so 02:00Z is 10:00 local.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -32,7 +33,7 @@ from domain.model import (
     Notification, Order, PointsLot, PointsOffset, Redemption, Referral, RefreshToken, Refund, Reward, Session, SmsCode,
     StaffMember,
 )
-from domain.program import Program, load_program
+from domain.program import CouponTemplate, Program, load_program
 from domain.service import Service
 
 PROGRAMS = Path(__file__).resolve().parents[2] / "programs"
@@ -65,6 +66,8 @@ class FakeState:
     monthly_claims: set[tuple[int, str]] = field(default_factory=set)
     check_ins: dict[int, CheckIn] = field(default_factory=dict)
     rewards: dict[int, Reward] = field(default_factory=dict)
+    coupon_templates: dict[int, CouponTemplate] = field(default_factory=dict)
+    edited: set[str] = field(default_factory=set)                 # "Reward:1", "CouponTemplate:2" staff changed
     redemptions: dict[int, Redemption] = field(default_factory=dict)
     orders: dict[int, Order] = field(default_factory=dict)
     refunds: dict[int, Refund] = field(default_factory=dict)
@@ -99,6 +102,8 @@ class FakeStore:
         self.state = FakeState()
         self.commits = 0
         self.base_tier = program.base_tier.code
+        for template in program.coupon_templates.values():
+            self.state.coupon_templates[self.state.new_id()] = template
         for reward in program.rewards:
             rid = self.state.new_id()
             self.state.rewards[rid] = Reward(rid, reward.code, reward.name, reward.kind, reward.points_cost,
@@ -405,6 +410,54 @@ class FakeRewards:
         return _c(self.s.redemptions.get(redemption_id))
 
 
+class FakeCatalog:
+    def __init__(self, s: FakeState):
+        self.s = s
+
+    async def reward_for_update(self, reward_id: int) -> Reward | None:
+        return _c(self.s.rewards.get(reward_id))
+
+    async def add_reward(self, values: dict, now: datetime) -> int:
+        rid = self.s.new_id()
+        self.s.rewards[rid] = Reward(rid, f"staff-{rid}", values["name"], values["kind"], values["points_cost"],
+                                     values["stock"], values["min_tier_level"], True, values["coupon_template"])
+        self.s.edited.add(f"Reward:{rid}")
+        return rid
+
+    async def change_reward(self, reward_id: int, values: dict, now: datetime) -> None:
+        reward = self.s.rewards[reward_id]
+        for name, value in values.items():
+            if hasattr(reward, name):  # the fake keeps no description
+                setattr(reward, name, value)
+        self.s.edited.add(f"Reward:{reward_id}")
+
+    async def adjust_stock(self, reward_id: int, delta: int, now: datetime) -> bool:
+        reward = self.s.rewards[reward_id]
+        if reward.stock is None or reward.stock + delta < 0:
+            return False
+        reward.stock += delta
+        self.s.edited.add(f"Reward:{reward_id}")
+        return True
+
+    async def coupon_template(self, code: str) -> CouponTemplate | None:
+        return next((t for t in self.s.coupon_templates.values() if t.code == code), None)
+
+    async def template_code(self, template_id: int) -> str | None:
+        template = self.s.coupon_templates.get(template_id)
+        return template.code if template else None
+
+    async def add_coupon_template(self, template: CouponTemplate, now: datetime) -> int:
+        tid = self.s.new_id()
+        self.s.coupon_templates[tid] = dataclasses.replace(template, code=f"staff-{tid}")
+        self.s.edited.add(f"CouponTemplate:{tid}")
+        return tid
+
+    async def change_coupon_template(self, template: CouponTemplate, now: datetime) -> None:
+        tid = next(i for i, t in self.s.coupon_templates.items() if t.code == template.code)
+        self.s.coupon_templates[tid] = template
+        self.s.edited.add(f"CouponTemplate:{tid}")
+
+
 class FakeOrders:
     def __init__(self, s: FakeState):
         self.s = s
@@ -656,6 +709,7 @@ class FakeUnitOfWork:
         self.coupons = FakeCoupons(self.working)
         self.check_ins = FakeCheckIns(self.working)
         self.rewards = FakeRewards(self.working)
+        self.catalog = FakeCatalog(self.working)
         self.orders = FakeOrders(self.working)
         self.referrals = FakeReferrals(self.working)
         self.idempotency = FakeIdempotency(self.working)
@@ -774,6 +828,7 @@ async def give_points(store: FakeStore, program: Program, member_id: int, points
     (ports.MemberRepository, FakeMembers), (ports.SmsCodeRepository, FakeSmsCodes), (ports.HoldRepository, FakeHolds), (ports.PointsRepository, FakePoints),
     (ports.CouponRepository, FakeCoupons),
     (ports.CheckInRepository, FakeCheckIns), (ports.RewardRepository, FakeRewards),
+    (ports.CatalogRepository, FakeCatalog),
     (ports.OrderRepository, FakeOrders), (ports.ReferralRepository, FakeReferrals),
     (ports.IdempotencyRepository, FakeIdempotency),
     (ports.NotificationRepository, FakeNotifications), (ports.SessionRepository, FakeSessions),
