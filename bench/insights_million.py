@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from jobs_million import DAY, POSTGRES_ADMIN, Report, admin, populate  # noqa: E402
+from jobs_million import DAY, Report, database_arguments, populate, scratch_database  # noqa: E402
 
 from domain import commands  # noqa: E402
 from domain.program import load_program  # noqa: E402
@@ -171,22 +171,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--lots", type=int, default=10, help="points lots per member")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
-    parser.add_argument("--url", help="an existing, empty PostgreSQL database to use instead (never dropped)")
+    database_arguments(parser)
     args = parser.parse_args()
-    url = args.url
-    if url is None:
-        name = f"loyalty_bench_{secrets.token_hex(4)}"
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-        url = POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_database(args.url, args.keep) as url:
         report = asyncio.run(run(url, args.members, args.lots))
-    finally:
-        if args.url is None and not args.keep:
-            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     report.print_table()
-    if args.keep or args.url:
-        print(f"database kept: {url}")
     sys.exit(1 if report.failures else 0)
 
 

@@ -28,10 +28,10 @@ import secrets
 import sys
 import time
 import tracemalloc
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 from sqlalchemy import BigInteger, Integer, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
@@ -177,6 +177,30 @@ async def admin(statement: str) -> None:
     await engine.dispose()
 
 
+def database_arguments(parser: argparse.ArgumentParser) -> None:
+    """--keep and --url, as every benchmark on a scratch database takes them (`scratch_database`)."""
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database, as the benchmark left it")
+    parser.add_argument("--url", help="an existing, empty PostgreSQL database to use instead (never dropped)")
+
+
+@contextmanager
+def scratch_database(url: str | None = None, keep: bool = False) -> Iterator[str]:
+    """The URL of a PostgreSQL database for one benchmark: `url` when given (never dropped), else a new
+    one on LOYALTY_TEST_POSTGRES's server, dropped afterwards unless `keep`. Says where a kept one is."""
+    name = None
+    if url is None:
+        name = f"loyalty_bench_{secrets.token_hex(4)}"
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+        url = POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        if name is not None and not keep:
+            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        else:
+            print(f"database kept: {url}")
+
+
 class Report:
     """One row per step: wall time, members processed, peak RSS after it, tracemalloc peak during it."""
 
@@ -317,24 +341,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--lots", type=int, default=10, help="points lots per member")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch database, as the jobs left it")
-    parser.add_argument("--url", help="an existing, empty PostgreSQL database to use instead (never dropped)")
+    database_arguments(parser)
     args = parser.parse_args()
     if args.members < 1 or args.lots < 1:
         parser.error("--members and --lots must be at least 1")
-    url = args.url
-    if url is None:
-        name = f"loyalty_bench_{secrets.token_hex(4)}"
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-        url = POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_database(args.url, args.keep) as url:
         report = asyncio.run(run(url, args.members, args.lots))
-    finally:
-        if args.url is None and not args.keep:
-            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     report.print_table()
-    if args.keep or args.url:
-        print(f"database kept: {url}")
     sys.exit(1 if report.failures else 0)
 
 

@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
-import secrets
 import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from jobs_million import scratch_database  # noqa: E402
 
 from domain.jobs import clear_annually, grant_frequency_bonus, grant_monthly_bonus, remind_annual_clearing  # noqa: E402
 from domain.program import load_program  # noqa: E402
@@ -35,8 +35,6 @@ from persistence.database import Database  # noqa: E402
 from persistence.integrity import find_discrepancies  # noqa: E402
 from persistence.migrate import upgrade  # noqa: E402
 from persistence.unit_of_work import SqlUnitOfWork  # noqa: E402
-
-POSTGRES_ADMIN = os.environ.get("LOYALTY_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 # Naive UTC, as UtcDateTime stores it; Shanghai is UTC+8. Member m's lot k (worth 10 + m % 50 points) is
 # earned on day (7m + 53k) % 360 of 2026, local; its ledger entry's balance_after counts the lots before it.
@@ -59,13 +57,6 @@ LOAD = (
               timestamp '2026-03-01'
        FROM generate_series(1, :members) AS m, generate_series(1, :orders + m % 5 - 2) AS k""",
 )
-
-
-async def admin(statement: str) -> None:
-    engine = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(statement))
-    await engine.dispose()
 
 
 async def run(url: str, members: int, orders: int, lots: int) -> int:
@@ -115,12 +106,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.members < 1 or args.orders < 3 or args.lots < 1:
         parser.error("--members and --lots must be at least 1, --orders at least 3")
-    name = f"loyalty_bench_{secrets.token_hex(4)}"
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        found = asyncio.run(run(POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name, args.members, args.orders, args.lots))
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database() as url:
+        found = asyncio.run(run(url, args.members, args.orders, args.lots))
     sys.exit(1 if found else 0)
 
 

@@ -29,7 +29,6 @@ import os
 import random
 import re
 import resource
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -39,10 +38,12 @@ from pathlib import Path
 
 from sqlalchemy import BigInteger, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import create_async_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from jobs_million import database_arguments, scratch_database  # noqa: E402
 
 from domain.program import load_program  # noqa: E402
 from persistence.database import Database  # noqa: E402
@@ -52,7 +53,6 @@ from persistence.personal_data import PersonalDataCipher, phone_place  # noqa: E
 from persistence.tables import legacy_points, members, point_entries, points_lots  # noqa: E402
 from server.settings import Settings  # noqa: E402
 
-POSTGRES_ADMIN = os.environ.get("LOYALTY_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 ENV = {"LOYALTY_ENV": "test", "LOYALTY_SECRET_KEY": "bench-legacy-import-secret-key-of-length"}
 JOINED = datetime(2026, 1, 5, 2, 0, tzinfo=timezone.utc)
 DEBT = 50
@@ -86,13 +86,6 @@ def member_phone(member_id: int) -> str:
 
 def waiting_phone(n: int) -> str:
     return str(15000000000 + n)
-
-
-async def admin(statement: str) -> None:
-    engine = create_async_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(text(statement))
-    await engine.dispose()
 
 
 async def populate(database: Database, count: int, cipher: PersonalDataCipher) -> float:
@@ -276,25 +269,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--members", type=int, default=200_000)
-    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
-    parser.add_argument("--url", help="an existing, empty PostgreSQL database to use instead (never dropped)")
+    database_arguments(parser)
     args = parser.parse_args()
     if args.rows < 20 or args.members < 100:
         parser.error("--rows at least 20, --members at least 100")
     print(f"{os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    url = args.url
-    if url is None:
-        name = f"loyalty_bench_{secrets.token_hex(4)}"
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-        url = POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_database(args.url, args.keep) as url:
         failures = asyncio.run(measure(url, args.rows, args.members))
-    finally:
-        if args.url is None and not args.keep:
-            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     print("checks: " + ("all passed" if not failures else "FAILED\n  " + "\n  ".join(failures)))
-    if args.keep or args.url:
-        print(f"database kept: {url}")
     sys.exit(1 if failures else 0)
 
 

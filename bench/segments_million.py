@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import secrets
 import sys
 import time
 from datetime import timedelta
@@ -27,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from jobs_million import (  # noqa: E402
-    DAY, POSTGRES_ADMIN, RUN_AFTER_MIDNIGHT, Report, admin, keys_and_indexes_deferred, populate,
+    DAY, RUN_AFTER_MIDNIGHT, Report, database_arguments, keys_and_indexes_deferred, populate, scratch_database,
 )
 
 from domain.jobs import assign_segments  # noqa: E402
@@ -100,22 +99,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--orders", type=int, default=8, help="orders per member on average")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
-    parser.add_argument("--url", help="an existing, empty PostgreSQL database to use instead (never dropped)")
+    database_arguments(parser)
     args = parser.parse_args()
-    url = args.url
-    if url is None:
-        name = f"loyalty_bench_{secrets.token_hex(4)}"
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-        url = POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_database(args.url, args.keep) as url:
         report = asyncio.run(run(url, args.members, args.orders))
-    finally:
-        if args.url is None and not args.keep:
-            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     report.print_table()
-    if args.keep or args.url:
-        print(f"database kept: {url}")
     sys.exit(1 if report.failures else 0)
 
 
