@@ -7,7 +7,7 @@ import strawberry
 from api.checkout.types import CheckoutHold
 from api.core.access import require_integration
 from api.core.auth import IntegrationCaller
-from api.core.mutations import Refused, execute, mutation, parse_id, shown, user_error
+from api.core.mutations import execute, mutation, parse_id, shown
 from api.core.vocabulary import UserError
 from api.members.types import Member, member_of
 from domain import commands
@@ -62,8 +62,7 @@ async def hold_for_checkout(info: strawberry.Info, input: HoldForCheckoutInput) 
     member_id = parse_id(input.member_id, "Member", "memberId")
     coupon_id = parse_id(input.coupon_id, "Coupon", "couponId") if input.coupon_id is not None else None
     if input.coupon_id is not None and coupon_id is None:
-        raise Refused([user_error(LoyaltyError(UserErrorCode.NOT_FOUND, "No such coupon for this member.",
-                                               ["input", "couponId"]))])
+        raise LoyaltyError(UserErrorCode.NOT_FOUND, "No such coupon for this member.", ["input", "couponId"])
     hold = await execute(info, commands.HoldForCheckout(member_id, input.external_order_id, input.order_amount,
                                                         input.points, coupon_id), input)
     return await _payload(info, hold)

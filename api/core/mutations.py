@@ -34,8 +34,9 @@ class Refused(Exception):
 
 
 def mutation(check):
-    """Declare a mutation's resolver: who may call it (`check`, see `api.core.access`), and every Refused
-    raised while it runs answered as its payload (the return type) carrying only the userErrors."""
+    """Declare a mutation's resolver: who may call it (`check`, see `api.core.access`), and every refusal
+    raised while it runs (Refused, or a domain rule's LoyaltyError checked before any command, such as
+    an input's format) answered as its payload (the return type) carrying only the userErrors."""
     def declare(resolver):
         @functools.wraps(resolver)
         async def answered(*args, info, **kwargs):
@@ -44,6 +45,8 @@ def mutation(check):
                 return await resolver(*args, info=info, **kwargs)
             except Refused as refused:
                 return _payload_of(resolver)(user_errors=refused.errors)
+            except LoyaltyError as error:
+                return _payload_of(resolver)(user_errors=Refused([user_error(error)]).errors)
         return answered
     return declare
 
@@ -131,7 +134,7 @@ def parse_id(global_id: str, type_name: str, field: str) -> int | None:
     """The database id of a global ID of `type_name`; a malformed ID is INVALID_INPUT, and an ID of
     another type is None (the use case answers NOT_FOUND, as for an unknown one)."""
     if from_global_id(global_id) is None:
-        raise Refused([user_error(invalid(field, f"{field} is not a valid ID."))])
+        raise invalid(field, f"{field} is not a valid ID.")
     return pk_of(global_id, type_name)
 
 

@@ -12,7 +12,7 @@ import strawberry
 from api.core.access import ANYONE, MEMBERS
 from api.core.auth import MEMBER_AUDIENCE, new_access_token
 from api.core.mutations import Refused, check_rate, execute, mutation, user_error
-from api.core.vocabulary import Gender, UserError, UserErrorCode, WeChatPlatform
+from api.core.vocabulary import Gender, UserError, WeChatPlatform
 from api.members.types import Member, member_of, signed_in_member
 from domain import commands
 from domain.errors import LoyaltyError
@@ -104,11 +104,11 @@ async def request_sms_code(info: strawberry.Info, input: RequestSmsCodeInput) ->
     """Text a 6-digit sign-in code to a mainland number (valid 5 minutes, once). Sends are limited per number
     (one a minute, ten a day), per client address and per day in all; a refusal says when to retry."""
     context = info.context
-    phone = refused_as_user_error(lambda: mainland_phone(input.phone))
+    phone = mainland_phone(input.phone)
     sender = context.services.sms
     if sender is None:
-        raise Refused([UserError(field=None, code=UserErrorCode.PROVIDER_UNAVAILABLE,
-                                 message="Signing in by text message is not available; sign in with WeChat.")])
+        raise LoyaltyError(DomainCode.PROVIDER_UNAVAILABLE,
+                           "Signing in by text message is not available; sign in with WeChat.")
     await check_rate(info, "sms_ip", context.client_ip)
     await check_rate(info, "sms_phone", phone)
     await check_rate(info, "sms_phone_day", phone)
@@ -120,9 +120,8 @@ async def request_sms_code(info: strawberry.Info, input: RequestSmsCodeInput) ->
             await sender.send(phone, code)
     except SmsUnavailable as exc:
         await execute(info, commands.StoreSmsCode(phone, "", 0))  # the code never left: it must not work
-        raise Refused([UserError(field=None, code=UserErrorCode.PROVIDER_UNAVAILABLE,
-                                 message=f"The text message could not be sent ({exc}); try again shortly.")]) \
-            from None
+        raise LoyaltyError(DomainCode.PROVIDER_UNAVAILABLE,
+                           f"The text message could not be sent ({exc}); try again shortly.") from None
     return RequestSmsCodePayload(retry_after_seconds=context.services.settings.rate_limits.get("sms_phone", (1, 60))[1])
 
 
@@ -133,8 +132,7 @@ async def login_with_phone(info: strawberry.Info, input: LoginWithPhoneInput) ->
     wrong tries the code stops working."""
     context = info.context
     settings = context.services.settings
-    phone = refused_as_user_error(lambda: mainland_phone(input.phone))
-    code = refused_as_user_error(lambda: sms_code(input.sms_code))
+    phone, code = mainland_phone(input.phone), sms_code(input.sms_code)
     await check_rate(info, "login_ip", context.client_ip)
     member, session, refresh_token = await execute(info, commands.SignInWithPhone(
         phone, code_hash(info, phone, code), settings.refresh_token_ttl_seconds))
@@ -148,13 +146,6 @@ def code_hash(info: strawberry.Info, phone: str, code: str) -> str:
     table's rows give away no code (a plain hash of 6 digits is a million guesses away)."""
     secret = info.context.services.settings.secret_key.encode()
     return hmac.new(secret, f"sms:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
-
-
-def refused_as_user_error(check: Callable[[], T]) -> T:
-    try:
-        return check()
-    except LoyaltyError as error:
-        raise Refused([user_error(error)]) from None
 
 
 @strawberry.input
@@ -230,7 +221,7 @@ def wechat_code(value: str) -> str:
     """A code from the WeChat client (wx.login, getPhoneNumber): 1–128 printable characters."""
     code = value.strip()
     if not code or len(code) > 128 or not code.isprintable():
-        raise Refused([user_error(invalid("code", "code must be 1 to 128 printable characters."))])
+        raise invalid("code", "code must be 1 to 128 printable characters.")
     return code
 
 
@@ -242,6 +233,6 @@ async def from_wechat(info: strawberry.Info, call: Callable[[], Awaitable[T]]) -
         async with info.context.reader.released():
             return await call()
     except WeChatUnavailable as exc:
-        raise Refused([user_error(LoyaltyError(DomainCode.PROVIDER_UNAVAILABLE, str(exc)))]) from None
+        raise LoyaltyError(DomainCode.PROVIDER_UNAVAILABLE, str(exc)) from None
     except WeChatRefused as exc:
-        raise Refused([user_error(invalid("code", str(exc)))]) from None
+        raise invalid("code", str(exc)) from None

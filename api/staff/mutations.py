@@ -7,7 +7,7 @@ import strawberry
 
 from api.core.access import ANYONE, staff_with
 from api.core.auth import STAFF_AUDIENCE, new_access_token, new_api_key
-from api.core.mutations import Refused, audit, check_rate, execute, mutation, parse_id, shown, user_error
+from api.core.mutations import Refused, audit, check_rate, execute, mutation, parse_id, shown
 from api.core.vocabulary import UserError
 from api.members.types import Member, member_of
 from api.points.types import PointEntry
@@ -96,8 +96,8 @@ async def merge_members(info: strawberry.Info, input: MergeMembersInput) -> Merg
     source_id = parse_id(input.source_member_id, "Member", "sourceMemberId")
     target_id = parse_id(input.target_member_id, "Member", "targetMemberId")
     if source_id is None or target_id is None:
-        raise Refused([user_error(LoyaltyError(UserErrorCode.NOT_FOUND, "No such member.",
-                                               ["input", "sourceMemberId" if source_id is None else "targetMemberId"]))])
+        raise LoyaltyError(UserErrorCode.NOT_FOUND, "No such member.",
+                           ["input", "sourceMemberId" if source_id is None else "targetMemberId"])
     await execute(info, commands.MergeMembers(source_id, target_id, input.reason), input)
     return MergeMembersPayload(member=await member_of(info, target_id))
 
