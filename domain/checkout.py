@@ -183,8 +183,7 @@ async def capture(uow: UnitOfWork, context: Handling, member: Member, order: Ord
     unapplied = []
     if hold.points:
         try:
-            await _points_to_hold(uow, member, hold.points, now)   # checks only: debit spends them
-            await _offset(uow, program, member, hold, now, from_lots=True)
+            await _offset(uow, program, member, hold, now, from_lots=True)   # INSUFFICIENT_POINTS, or spent
         except LoyaltyError as error:
             unapplied.append(error)
     if hold.coupon_id is not None:
